@@ -1,0 +1,75 @@
+// Domain types shared by every process (plain TypeScript, no Node or DOM APIs).
+
+/** The four study-level classes of the SIIM-FISABIO-RSNA challenge, in CSV column order. */
+export const STUDY_CLASSES = ['negative', 'typical', 'indeterminate', 'atypical'] as const
+export type StudyClass = (typeof STUDY_CLASSES)[number]
+
+/** Column headers of train_study_level.csv, index-aligned with STUDY_CLASSES. */
+export const STUDY_CSV_COLUMNS = [
+  'Negative for Pneumonia',
+  'Typical Appearance',
+  'Indeterminate Appearance',
+  'Atypical Appearance'
+] as const
+
+/** The six scored classes: four study classes (study rows) plus opacity and none (image rows). */
+export const SCORED_CLASSES = [...STUDY_CLASSES, 'opacity', 'none'] as const
+export type ScoredClass = (typeof SCORED_CLASSES)[number]
+
+/** An opacity box in original DICOM pixel coordinates (top-left corner + size), as in train_image_level.csv. */
+export interface OpacityBox {
+  x: number
+  y: number
+  width: number
+  height: number
+}
+
+/** Header facts of one DICOM file, read without touching pixel data. */
+export interface ImageRecord {
+  /** Path relative to the dataset root, with forward slashes. */
+  path: string
+  studyId: string
+  seriesId: string
+  imageId: string
+  sopInstanceUid: string | null
+  rows: number
+  columns: number
+  numberOfFrames: number
+  samplesPerPixel: number
+  bitsAllocated: number
+  bitsStored: number
+  highBit: number
+  pixelRepresentation: number
+  photometric: string
+  transferSyntaxUid: string
+  modality: string | null
+  pixelSpacing: [number, number] | null
+  windowCenter: number[] | null
+  windowWidth: number[] | null
+  rescaleSlope: number
+  rescaleIntercept: number
+  /** File size and modification time, used to refresh the index cache. */
+  size: number
+  mtimeMs: number
+}
+
+/** A file that could not be indexed or decoded, with a reason a user can act on. */
+export interface FileError {
+  path: string
+  reason: string
+}
+
+export interface DatasetIndex {
+  root: string
+  images: ImageRecord[]
+  errors: FileError[]
+}
+
+/** Progress of a long operation, emitted by services and shown as bars (CLI) or progress UI. */
+export interface Progress {
+  stage: string
+  done: number
+  total: number
+}
+
+export type ProgressListener = (progress: Progress) => void
