@@ -52,8 +52,10 @@ export interface DatasetStudy {
 
 export interface Dataset {
   root: string
-  /** True when the folder follows the Kaggle layout (train/ and/or test/ plus the label CSVs). */
+  /** True when files sit at `train|test/<study>/<series>/<image>.dcm` or a label CSV is present. */
   kaggleLayout: boolean
+  /** The label CSVs found at the root (file names), or null when absent: a folder without them is unlabelled. */
+  labelFiles: { study: string | null; image: string | null }
   images: DatasetImage[]
   studies: DatasetStudy[]
   fileErrors: FileError[]

@@ -1,5 +1,25 @@
 import type { Command } from 'commander'
+import { registerCoco } from './coco'
+import { registerDecode } from './decode'
+import { registerDemo } from './demo'
+import { registerEda } from './eda'
+import { registerIndex } from './index-cmd'
+import { registerQuality } from './quality'
+import { registerScore } from './score'
 import { registerStart } from './start'
+import { registerValidateSubmission } from './validate-submission'
+import { registerYolo } from './yolo'
 
 /** Every `cxr-studio` command, registered on the root program in this order (shown in --help). */
-export const commands: Array<(program: Command) => void> = [registerStart]
+export const commands: Array<(program: Command) => void> = [
+  registerStart,
+  registerIndex,
+  registerEda,
+  registerQuality,
+  registerDecode,
+  registerCoco,
+  registerYolo,
+  registerScore,
+  registerValidateSubmission,
+  registerDemo
+]

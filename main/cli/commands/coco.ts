@@ -1,0 +1,131 @@
+import { InvalidArgumentError, Option, type Command } from 'commander'
+import { FILTER_POLICIES, type FilterPolicy } from '../../../common/dataset'
+import { openDataset, POLICY_DESCRIPTIONS } from '../../core/dataset'
+import { UserError } from '../../core/errors'
+import { exportCoco } from '../../core/export/coco'
+import type { CategoryMode, ImageFormat } from '../../core/export/plan'
+import type { ExportOptions, ExportSummary } from '../../core/export/run'
+import type { Dataset } from '../../../common/dataset'
+import { printJson, workspaceOf } from '../context'
+import { stderrProgress } from '../progress'
+
+export interface ExportCliOptions {
+  out: string
+  valFraction: number
+  seed: number
+  policy: FilterPolicy
+  categories: CategoryMode
+  images?: ImageFormat
+  size?: number
+  json?: boolean
+}
+
+/** Errors listed in the readable summary; the rest are counted. */
+const MAX_LISTED = 20
+
+export function registerCoco(program: Command): void {
+  const command = program
+    .command('coco')
+    .description(
+      'export the kept train images of a Kaggle folder as COCO (OUT/train.json, OUT/val.json), split by study'
+    )
+    .argument('<dir>', 'Kaggle dataset folder')
+  addExportOptions(command, 'also write PNGs to OUT/images/{train,val}/ and describe boxes in their pixels')
+  command.action((dir: string, options: ExportCliOptions, cmd: Command) => {
+    if (options.size !== undefined && !options.images) throw new UserError('--size needs --images png8|png16')
+    return runExportCommand(dir, options, cmd, exportCoco)
+  })
+}
+
+/** The options `coco` and `yolo` share. */
+export function addExportOptions(command: Command, imagesHelp: string): void {
+  command
+    .requiredOption('--out <dir>', 'output folder (must not be inside the dataset folder)')
+    .option(
+      '--val-fraction <f>',
+      'fraction of studies per study class that go to validation',
+      parseFraction,
+      0.2
+    )
+    .option('--seed <n>', 'seed of the study split', parseInteger, 42)
+    .addOption(
+      new Option(
+        '--policy <policy>',
+        `which images of multi-image studies to keep: ${FILTER_POLICIES.map((p) => `${p}: ${POLICY_DESCRIPTIONS[p]}`).join('; ')}`
+      )
+        .choices(FILTER_POLICIES)
+        .default('keep-boxed')
+    )
+    .addOption(
+      new Option('--categories <mode>', 'box categories: opacity, or the four study classes')
+        .choices(['opacity', 'study'])
+        .default('opacity')
+    )
+    .addOption(
+      new Option('--images <format>', `${imagesHelp}: png8 (after VOI) or png16 (modality values)`).choices([
+        'png8',
+        'png16'
+      ])
+    )
+    .option(
+      '--size <px>',
+      'longest side of exported images in pixels (aspect ratio kept; default: original size)',
+      parseInteger
+    )
+    .option('--json', 'print the export summary as JSON')
+}
+
+export async function runExportCommand(
+  dir: string,
+  options: ExportCliOptions,
+  command: Command,
+  run: (dataset: Dataset, options: ExportOptions) => Promise<ExportSummary>
+): Promise<void> {
+  const progress = stderrProgress()
+  let summary: ExportSummary
+  try {
+    const dataset = await openDataset(dir, { workspace: workspaceOf(command), onProgress: progress })
+    summary = await run(dataset, {
+      outDir: options.out,
+      valFraction: options.valFraction,
+      seed: options.seed,
+      policy: options.policy,
+      categories: options.categories,
+      images: options.images ? { format: options.images, size: options.size } : undefined,
+      onProgress: progress
+    })
+  } finally {
+    progress.stop()
+  }
+  if (options.json) return printJson(summary)
+  const out = [
+    `Exported to ${summary.outDir}: ${summary.files.join(', ')}${summary.images ? ` and ${summary.images} image(s)` : ''}`
+  ]
+  for (const subset of ['train', 'val'] as const) {
+    const s = summary.subsets[subset]
+    out.push(
+      `  ${subset.padEnd(6)}${String(s.images).padStart(7)} images ${String(s.studies).padStart(7)} studies ${String(s.boxes).padStart(7)} boxes`
+    )
+  }
+  if (summary.clippedBoxes)
+    out.push(`  ${summary.clippedBoxes} box(es) reached outside their image and were cut at the border`)
+  if (summary.errors.length) out.push(`  ${summary.errors.length} problem(s):`)
+  for (const error of summary.errors.slice(0, MAX_LISTED)) out.push(`    ${error.path}: ${error.reason}`)
+  if (summary.errors.length > MAX_LISTED)
+    out.push(`    … and ${summary.errors.length - MAX_LISTED} more (--json lists all)`)
+  process.stdout.write(out.join('\n') + '\n')
+}
+
+function parseFraction(value: string): number {
+  const f = Number(value)
+  if (value.trim() === '' || !(f >= 0 && f < 1))
+    throw new InvalidArgumentError('expected a number from 0 up to (not including) 1')
+  return f
+}
+
+function parseInteger(value: string): number {
+  const n = Number(value)
+  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n))
+    throw new InvalidArgumentError('expected a whole number')
+  return n
+}

@@ -1,0 +1,273 @@
+// Decoding the first frame of a DICOM file into stored values plus the header facts the pixel
+// pipeline needs (common/pixels). Colour images are converted to grey (luma): CXR Studio shows
+// and trains on grey radiographs, and a colour secondary capture is better seen grey than refused.
+import type { DataSet } from 'dicom-parser'
+import { readFile } from 'node:fs/promises'
+import type { DecodedImage, StoredPixels, VoiLut } from '../../../common/pixels'
+import { FileReadError, errorMessage } from '../errors'
+import { decodeJpegDct } from './codecs/jpeg-dct'
+import { decodeJpegLossless } from './codecs/jpeg-lossless'
+import { decodeRle } from './codecs/rle'
+import { type CodecFrame, decodeJpeg2000, decodeJpeg8, decodeJpegLs } from './codecs/wasm'
+import { encapsulatedFrame, nativeFrame } from './frames'
+import { imageFacts } from './header'
+import { PIXEL_DATA, parseComplete } from './parse'
+import { colourToGrey, toStoredValues } from './stored-values'
+import { TS, isNative, transferSyntaxName, unsupportedReason } from './transfer-syntax'
+
+type Facts = ReturnType<typeof imageFacts>
+
+/** Decoded samples of one frame before masking: grey or 3-channel, plus how many bits are significant. */
+interface Samples {
+  values: ArrayLike<number>
+  components: number
+  planar: boolean
+  significantBits?: number
+  width?: number
+  height?: number
+}
+
+export async function decodeFile(absPath: string, relPath: string = absPath): Promise<DecodedImage> {
+  let bytes: Buffer
+  try {
+    bytes = await readFile(absPath)
+  } catch (err) {
+    throw new FileReadError(
+      relPath,
+      `cannot read: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`
+    )
+  }
+  return decodeBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), relPath)
+}
+
+/** Decodes frame 0 of a complete DICOM file held in memory; `path` names it in errors. */
+export async function decodeBytes(bytes: Uint8Array, path: string): Promise<DecodedImage> {
+  const { dataSet, transferSyntaxUid } = parseComplete(bytes, path)
+  const facts = imageFacts(dataSet)
+  if (!facts.rows || !facts.columns)
+    throw new FileReadError(path, 'no image size: Rows (0028,0010) or Columns (0028,0011) missing or 0')
+  if (facts.photometric === 'PALETTE COLOR')
+    throw new FileReadError(path, 'PALETTE COLOR images are not supported')
+  if (facts.samplesPerPixel !== 1 && facts.samplesPerPixel !== 3)
+    throw new FileReadError(path, `unsupported Samples per Pixel ${facts.samplesPerPixel}`)
+  let samples: Samples
+  try {
+    samples = await decodeSamples(dataSet, transferSyntaxUid, facts, path)
+  } catch (err) {
+    if (err instanceof FileReadError) throw err
+    throw new FileReadError(
+      path,
+      `cannot decode ${transferSyntaxName(transferSyntaxUid)} pixel data: ${errorMessage(err)}`
+    )
+  }
+  if (
+    (samples.width !== undefined && samples.width !== facts.columns) ||
+    (samples.height !== undefined && samples.height !== facts.rows)
+  ) {
+    throw new FileReadError(
+      path,
+      `compressed image is ${samples.width}x${samples.height}, the header says ${facts.columns}x${facts.rows}`
+    )
+  }
+  const pixelCount = facts.rows * facts.columns
+  const grey =
+    samples.components === 3
+      ? colourToGrey(samples.values, pixelCount, facts.photometric, samples.planar)
+      : samples.values
+  if (grey.length < pixelCount)
+    throw new FileReadError(path, `pixel data holds ${grey.length} samples, the image needs ${pixelCount}`)
+  let pixels: StoredPixels
+  try {
+    const layout = samples.components === 3 ? { ...facts, pixelRepresentation: 0 } : facts
+    pixels = toStoredValues(
+      grey.length > pixelCount ? sliceOf(grey, pixelCount) : grey,
+      layout,
+      samples.significantBits
+    )
+  } catch (err) {
+    throw new FileReadError(path, errorMessage(err))
+  }
+  const colour = samples.components === 3
+  return {
+    rows: facts.rows,
+    columns: facts.columns,
+    bitsAllocated: facts.bitsAllocated,
+    bitsStored: facts.bitsStored,
+    highBit: facts.highBit,
+    pixelRepresentation: colour ? 0 : facts.pixelRepresentation,
+    photometric: colour ? 'MONOCHROME2' : facts.photometric,
+    samplesPerPixel: 1,
+    transferSyntaxUid,
+    rescaleSlope: facts.rescaleSlope,
+    rescaleIntercept: facts.rescaleIntercept,
+    windowCenter: facts.windowCenter,
+    windowWidth: facts.windowWidth,
+    voiLut: readVoiLut(dataSet, facts.pixelRepresentation === 1),
+    pixels
+  }
+}
+
+function sliceOf(values: ArrayLike<number>, count: number): ArrayLike<number> {
+  return ArrayBuffer.isView(values)
+    ? (values as unknown as Uint8Array).subarray(0, count)
+    : Array.prototype.slice.call(values, 0, count)
+}
+
+async function decodeSamples(dataSet: DataSet, uid: string, facts: Facts, path: string): Promise<Samples> {
+  const pixelData = dataSet.elements[PIXEL_DATA]
+  const layout = facts
+  const planar = dataSet.uint16('x00280006') === 1
+  const components = facts.samplesPerPixel
+  if (isNative(uid)) {
+    const raw = nativeFrame(dataSet, pixelData, layout, path)
+    return {
+      values: nativeSamples(
+        raw,
+        facts.bitsAllocated,
+        uid === TS.explicitBig,
+        facts.pixelRepresentation === 1
+      ),
+      components,
+      planar
+    }
+  }
+  if (!pixelData.encapsulatedPixelData && !pixelData.hadUndefinedLength) {
+    throw new FileReadError(
+      path,
+      `${transferSyntaxName(uid)} requires encapsulated pixel data, found a native value`
+    )
+  }
+  const bytesPerSample = facts.bitsAllocated <= 8 ? 1 : 2
+  switch (uid) {
+    case TS.rle: {
+      const frame = encapsulatedFrame(dataSet, pixelData, layout, path)
+      const bytesPer = Math.ceil(facts.bitsAllocated / 8)
+      const raw = decodeRle(frame, facts.rows * facts.columns, bytesPer, components)
+      return {
+        values: nativeSamples(raw, facts.bitsAllocated, false, facts.pixelRepresentation === 1),
+        components,
+        planar: false
+      }
+    }
+    case TS.jpegLosslessP14:
+    case TS.jpegLosslessSV1: {
+      const frame = encapsulatedFrame(dataSet, pixelData, layout, path)
+      const decoded = decodeJpegLossless(frame, bytesPerSample)
+      return {
+        values: decoded.samples,
+        components: decoded.components,
+        planar: false,
+        width: decoded.width,
+        height: decoded.height
+      }
+    }
+    case TS.jpegBaseline:
+    case TS.jpegExtended: {
+      const frame = encapsulatedFrame(dataSet, pixelData, layout, path)
+      if (jpegPrecision(frame) > 8) {
+        const decoded = decodeJpegDct(frame)
+        return {
+          values: decoded.pixels,
+          components: 1,
+          planar: false,
+          width: decoded.width,
+          height: decoded.height
+        }
+      }
+      return codecSamples(await decodeJpeg8(frame), facts)
+    }
+    case TS.jpegLsLossless:
+    case TS.jpegLsNearLossless:
+      return codecSamples(await decodeJpegLs(encapsulatedFrame(dataSet, pixelData, layout, path)), facts)
+    case TS.jpeg2000Lossless:
+    case TS.jpeg2000:
+      return codecSamples(await decodeJpeg2000(encapsulatedFrame(dataSet, pixelData, layout, path)), facts)
+    default:
+      throw new FileReadError(path, unsupportedReason(uid))
+  }
+}
+
+/** Typed view of native little/big-endian samples (copied so the result owns an aligned buffer). */
+function nativeSamples(
+  raw: Uint8Array,
+  bitsAllocated: number,
+  bigEndian: boolean,
+  signed: boolean
+): ArrayLike<number> {
+  if (bitsAllocated === 1) {
+    const bits = new Uint8Array(raw.length * 8)
+    for (let i = 0; i < bits.length; i++) bits[i] = (raw[i >> 3] >> (i & 7)) & 1
+    return bits
+  }
+  if (bitsAllocated === 8) return raw
+  const bytes = raw.slice()
+  const width = bitsAllocated / 8
+  const count = Math.floor(bytes.length / width)
+  if (bigEndian) {
+    const words = Buffer.from(bytes.buffer, 0, count * width)
+    if (width === 2) words.swap16()
+    else words.swap32()
+  }
+  if (bitsAllocated === 16)
+    return signed ? new Int16Array(bytes.buffer, 0, count) : new Uint16Array(bytes.buffer, 0, count)
+  return signed ? new Int32Array(bytes.buffer, 0, count) : new Uint32Array(bytes.buffer, 0, count)
+}
+
+function codecSamples(frame: CodecFrame, facts: Facts): Samples {
+  const { bytes, bitsPerSample, isSigned } = frame
+  const wide = bitsPerSample > 8
+  const values = wide
+    ? isSigned
+      ? new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 1)
+      : new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 1)
+    : isSigned
+      ? new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+      : bytes
+  // a JPEG 2000 codestream may be wider than Bits Stored (e.g. gdcm writes 16-bit codestreams for
+  // 12-bit images); its values are then used unmasked, as pydicom and gdcm do
+  const significantBits = bitsPerSample > facts.bitsStored ? bitsPerSample : facts.bitsStored
+  return {
+    values,
+    components: frame.componentCount,
+    planar: false,
+    significantBits,
+    width: frame.width,
+    height: frame.height
+  }
+}
+
+/** Sample precision from the JPEG SOF marker (8 or 12 for DCT processes). */
+function jpegPrecision(frame: Uint8Array): number {
+  for (let i = 2; i + 4 < frame.length;) {
+    if (frame[i] !== 0xff) return 8
+    const marker = frame[i + 1]
+    if (marker === 0xff) {
+      i++
+      continue
+    }
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc)
+      return frame[i + 4]
+    i += 2 + ((frame[i + 2] << 8) | frame[i + 3])
+  }
+  return 8
+}
+
+function readVoiLut(dataSet: DataSet, signed: boolean): VoiLut | null {
+  const item = dataSet.elements['x00283010']?.items?.[0]?.dataSet
+  const descriptor = item?.elements['x00283002']
+  const lutData = item?.elements['x00283006']
+  if (!item || !descriptor || !lutData) return null
+  const entries = item.uint16('x00283002', 0) || 65536
+  const firstRaw = item.uint16('x00283002', 1) ?? 0
+  // the first mapped value is SS for signed images
+  const firstMapped = signed && firstRaw >= 0x8000 ? firstRaw - 0x10000 : firstRaw
+  const bits = item.uint16('x00283002', 2) ?? 16
+  const data = new Uint16Array(entries)
+  if (lutData.length >= entries * 2) {
+    for (let i = 0; i < entries; i++) data[i] = item.uint16('x00283006', i) ?? 0
+  } else if (lutData.length >= entries) {
+    for (let i = 0; i < entries; i++) data[i] = item.byteArray[lutData.dataOffset + i]
+  } else return null
+  const explanation = item.string('x00283003')
+  return { firstMapped, bits, data, ...(explanation ? { explanation } : {}) }
+}

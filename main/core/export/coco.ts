@@ -1,0 +1,145 @@
+// COCO export: OUT/train.json and OUT/val.json (plus OUT/images/{train,val}/*.png on request).
+import { join } from 'node:path'
+import type { Dataset } from '../../../common/dataset'
+import type { StudyClass } from '../../../common/domain'
+import { writeJsonAtomic } from '../fs-atomic'
+import { exportedImagePath } from './images'
+import { runExport, type ExportOptions, type ExportSummary } from './run'
+import type { ExportPlan, ExportSubset, PlannedImage } from './plan'
+
+export interface CocoImage {
+  id: number
+  /** `images/<subset>/<imageId>.png` when images are exported, else the DICOM path in the dataset. */
+  file_name: string
+  width: number
+  height: number
+  original_width: number
+  original_height: number
+  study_id: string
+  study_class: StudyClass | null
+}
+
+export interface CocoAnnotation {
+  id: number
+  image_id: number
+  category_id: number
+  /** [x, y, width, height] in pixels of the image this file describes. */
+  bbox: [number, number, number, number]
+  area: number
+  iscrowd: 0
+}
+
+export interface CocoCategory {
+  id: number
+  name: string
+}
+
+export interface CocoDocument {
+  info: Record<string, unknown>
+  licenses: []
+  images: CocoImage[]
+  annotations: CocoAnnotation[]
+  categories: CocoCategory[]
+}
+
+/** Coordinates rounded to 1/10000 px: removes float noise, far below annotation precision. */
+const round = (v: number) => Math.round(v * 1e4) / 1e4
+
+/** The COCO document of one subset. Category ids start at 1 (0 is background in most trainers). */
+export function cocoDocument(
+  plan: ExportPlan,
+  subset: ExportSubset,
+  items: readonly PlannedImage[],
+  datasetRoot: string
+): CocoDocument {
+  const images: CocoImage[] = []
+  const annotations: CocoAnnotation[] = []
+  items.forEach((item, index) => {
+    const id = index + 1
+    images.push({
+      id,
+      file_name: plan.options.images ? exportedImagePath(item) : item.path,
+      width: item.width,
+      height: item.height,
+      original_width: item.originalWidth,
+      original_height: item.originalHeight,
+      study_id: item.image.studyId,
+      study_class: item.studyClass
+    })
+    for (const box of item.boxes) {
+      const bbox: CocoAnnotation['bbox'] = [
+        round(box.x1),
+        round(box.y1),
+        round(box.x2 - box.x1),
+        round(box.y2 - box.y1)
+      ]
+      annotations.push({
+        id: annotations.length + 1,
+        image_id: id,
+        category_id: box.category + 1,
+        bbox,
+        area: round(bbox[2] * bbox[3]),
+        iscrowd: 0
+      })
+    }
+  })
+  const { options } = plan
+  return {
+    info: {
+      description: `CXR Studio export (${subset}) of ${datasetRoot}`,
+      contributor: 'CXR Studio',
+      version: '1',
+      date_created: new Date().toISOString(),
+      subset,
+      dataset_root: datasetRoot,
+      policy: options.policy,
+      val_fraction: options.valFraction,
+      seed: options.seed,
+      categories: options.categories,
+      images: options.images
+        ? `${options.images.format}, ${options.images.size ? `longest side ${options.images.size} px` : 'original size'}`
+        : 'not exported',
+      pixels:
+        options.images?.format === 'png16'
+          ? 'modality values (stored x RescaleSlope + RescaleIntercept) clamped to 0..65535, not windowed or inverted'
+          : options.images?.format === 'png8'
+            ? 'display values after the file VOI (or 0.5-99.5 percentile window), MONOCHROME1 inverted'
+            : null,
+      file_name: options.images
+        ? 'exported PNG, relative to this file'
+        : 'DICOM file, relative to dataset_root',
+      frame: plan.frame,
+      study_classes:
+        'study_class on each image is its study label (negative, typical, indeterminate, atypical)'
+    },
+    licenses: [],
+    images,
+    annotations,
+    categories: plan.categories.map((name, i) => ({ id: i + 1, name }))
+  }
+}
+
+/**
+ * Exports the kept train images (filter policy) as COCO: OUT/train.json and OUT/val.json, split by
+ * study (seeded, stratified by study class). With `images`, also writes the PNGs and describes boxes
+ * in their frame.
+ */
+export async function exportCoco(dataset: Dataset, options: ExportOptions): Promise<ExportSummary> {
+  return runExport(dataset, options, async (plan, items, outDir) => {
+    const files: string[] = []
+    for (const subset of ['train', 'val'] as const) {
+      const file = `${subset}.json`
+      await writeJsonAtomic(
+        join(outDir, file),
+        cocoDocument(
+          plan,
+          subset,
+          items.filter((item) => item.subset === subset),
+          dataset.root
+        )
+      )
+      files.push(file)
+    }
+    return files
+  })
+}

@@ -1,0 +1,176 @@
+// What an export writes, before any file is touched: the kept images, their split, output size and
+// boxes in the output frame. COCO and YOLO both render this plan.
+import { basename, dirname, join, resolve, sep } from 'node:path'
+import { realpathSync } from 'node:fs'
+import type { Dataset, DatasetImage, FilterPolicy } from '../../../common/dataset'
+import { STUDY_CLASSES, type FileError, type StudyClass } from '../../../common/domain'
+import { applyPolicy } from '../dataset/policy'
+import { UserError } from '../errors'
+import { splitByStudy } from './split'
+
+export type CategoryMode = 'opacity' | 'study'
+export type ExportSubset = 'train' | 'val'
+export type ImageFormat = 'png8' | 'png16'
+
+export interface ImageExportOptions {
+  /** png8: display pixels after VOI (and MONOCHROME1 inversion); png16: modality values. */
+  format: ImageFormat
+  /** Longest side in pixels, aspect ratio kept (no padding); omitted: the original size. */
+  size?: number
+}
+
+export interface PlanOptions {
+  valFraction?: number
+  seed?: number
+  policy?: FilterPolicy
+  categories?: CategoryMode
+  images?: ImageExportOptions
+}
+
+/** A box in the output frame, corner form, with its 0-based category index. */
+export interface PlannedBox {
+  category: number
+  x1: number
+  y1: number
+  x2: number
+  y2: number
+}
+
+export interface PlannedImage {
+  image: DatasetImage
+  /** The DICOM path relative to the dataset root. */
+  path: string
+  subset: ExportSubset
+  studyClass: StudyClass | null
+  originalWidth: number
+  originalHeight: number
+  /** Size of the frame the labels describe: the exported PNG, or the original DICOM. */
+  width: number
+  height: number
+  boxes: PlannedBox[]
+}
+
+export interface ExportPlan {
+  categories: string[]
+  items: PlannedImage[]
+  errors: FileError[]
+  /** Boxes that reached outside the image and were cut at its border. */
+  clippedBoxes: number
+  /** How the label frame relates to the DICOM, for the JSON `info` and dataset.yaml. */
+  frame: string
+  options: Required<Omit<PlanOptions, 'images'>> & { images: ImageExportOptions | null }
+}
+
+export const EXPORT_DEFAULTS = {
+  valFraction: 0.2,
+  seed: 42,
+  policy: 'keep-boxed',
+  categories: 'opacity'
+} as const
+
+/** Longest side = size, aspect ratio kept, each side rounded and at least 1 px. */
+export function exportSize(
+  width: number,
+  height: number,
+  size: number | undefined
+): { width: number; height: number } {
+  if (size === undefined) return { width, height }
+  const scale = size / Math.max(width, height)
+  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) }
+}
+
+export function planExport(dataset: Dataset, options: PlanOptions): ExportPlan {
+  const opts = {
+    valFraction: options.valFraction ?? EXPORT_DEFAULTS.valFraction,
+    seed: options.seed ?? EXPORT_DEFAULTS.seed,
+    policy: options.policy ?? EXPORT_DEFAULTS.policy,
+    categories: options.categories ?? EXPORT_DEFAULTS.categories,
+    images: options.images ?? null
+  }
+  const size = opts.images?.size
+  if (size !== undefined && !(Number.isInteger(size) && size >= 16 && size <= 16384)) {
+    throw new UserError(`image size must be a whole number of pixels from 16 to 16384, got ${size}`)
+  }
+  const categories: string[] = opts.categories === 'study' ? [...STUDY_CLASSES] : ['opacity']
+  const studyById = new Map(dataset.studies.map((s) => [s.studyId, s]))
+  const errors: FileError[] = []
+
+  // The policies keep only train images with a readable file and a label row (record and label set).
+  const usable = applyPolicy(dataset, opts.policy).filter((image) => {
+    if (opts.categories !== 'study' || studyById.get(image.studyId)?.label?.label) return true
+    errors.push({
+      path: image.record!.path,
+      reason: `study ${image.studyId} has no one-hot study label; left out of the study-category export`
+    })
+    return false
+  })
+  const split = splitByStudy(usable, dataset.studies, { valFraction: opts.valFraction, seed: opts.seed })
+
+  let clippedBoxes = 0
+  const items: PlannedImage[] = usable.map((image) => {
+    const record = image.record!
+    const studyClass = studyById.get(image.studyId)?.label?.label ?? null
+    const out = exportSize(record.columns, record.rows, size)
+    const sx = out.width / record.columns
+    const sy = out.height / record.rows
+    const category = opts.categories === 'study' ? STUDY_CLASSES.indexOf(studyClass!) : 0
+    const boxes: PlannedBox[] = []
+    for (const box of image.label?.boxes ?? []) {
+      const x1 = clamp(box.x, record.columns)
+      const y1 = clamp(box.y, record.rows)
+      const x2 = clamp(box.x + box.width, record.columns)
+      const y2 = clamp(box.y + box.height, record.rows)
+      if (x1 !== box.x || y1 !== box.y || x2 !== box.x + box.width || y2 !== box.y + box.height)
+        clippedBoxes++
+      if (x2 <= x1 || y2 <= y1) {
+        errors.push({
+          path: record.path,
+          reason: `box at ${box.x},${box.y} (${box.width}x${box.height}) lies outside the ${record.columns}x${record.rows} image; dropped`
+        })
+        continue
+      }
+      boxes.push({ category, x1: x1 * sx, y1: y1 * sy, x2: x2 * sx, y2: y2 * sy })
+    }
+    return {
+      image,
+      path: record.path,
+      subset: split.valStudyIds.has(image.studyId) ? 'val' : 'train',
+      studyClass,
+      originalWidth: record.columns,
+      originalHeight: record.rows,
+      width: out.width,
+      height: out.height,
+      boxes
+    }
+  })
+
+  const frame =
+    size === undefined
+      ? 'boxes are in pixels of the original DICOM (Columns x Rows from its header)'
+      : `images are resized so that the longest side is ${size} px, aspect ratio kept, no padding; ` +
+        'boxes are scaled by width/original_width and height/original_height'
+  return { categories, items, errors, clippedBoxes, frame, options: opts }
+}
+
+/** Refuses an output folder inside the dataset: source datasets are read-only. */
+export function assertOutsideDataset(outDir: string, datasetRoot: string): void {
+  const root = realPathOfNearest(datasetRoot)
+  const out = realPathOfNearest(outDir)
+  if (out === root || out.startsWith(root + sep))
+    throw new UserError(`${outDir}: the export folder must not be inside the dataset folder ${datasetRoot}`)
+}
+
+/** The real path of `path`, resolving symlinks of its nearest existing ancestor (it may not exist yet). */
+function realPathOfNearest(path: string): string {
+  const absolute = resolve(path)
+  try {
+    return realpathSync(absolute)
+  } catch {
+    const parent = dirname(absolute)
+    return parent === absolute ? absolute : join(realPathOfNearest(parent), basename(absolute))
+  }
+}
+
+function clamp(value: number, max: number): number {
+  return Math.min(max, Math.max(0, value))
+}

@@ -1,0 +1,100 @@
+// The steps every export shares: plan, check the output folder, write images, write label files.
+import { resolve } from 'node:path'
+import type { Dataset } from '../../../common/dataset'
+import type { FileError, ProgressListener } from '../../../common/domain'
+import { UserError } from '../errors'
+import { writeExportImages, type PixelDecoder } from './images'
+import {
+  assertOutsideDataset,
+  planExport,
+  type ExportPlan,
+  type ExportSubset,
+  type PlannedImage,
+  type PlanOptions
+} from './plan'
+
+export interface ExportOptions extends PlanOptions {
+  outDir: string
+  /** Decodes DICOMs for image export; default: a decode pool opened (and closed) for this export. */
+  decoder?: PixelDecoder
+  onProgress?: ProgressListener
+  signal?: AbortSignal
+}
+
+export interface SubsetSummary {
+  images: number
+  studies: number
+  boxes: number
+}
+
+export interface ExportSummary {
+  outDir: string
+  /** Label files written, relative to outDir (PNGs are counted in `images`). */
+  files: string[]
+  images: number
+  subsets: Record<ExportSubset, SubsetSummary>
+  clippedBoxes: number
+  /** Images left out (no file, undecodable, no study class) and boxes dropped, with reasons. */
+  errors: FileError[]
+}
+
+export type LabelWriter = (plan: ExportPlan, items: PlannedImage[], outDir: string) => Promise<string[]>
+
+export async function runExport(
+  dataset: Dataset,
+  options: ExportOptions,
+  writeLabels: LabelWriter
+): Promise<ExportSummary> {
+  const outDir = resolve(options.outDir)
+  assertOutsideDataset(outDir, dataset.root)
+  const plan = planExport(dataset, options)
+  if (plan.items.length === 0)
+    throw new UserError(`${dataset.root}: no labelled train images to export (policy ${plan.options.policy})`)
+  const errors = [...plan.errors]
+
+  let items = plan.items
+  let images = 0
+  if (plan.options.images) {
+    const { decoder, close } = await openDecoder(options.decoder)
+    try {
+      const result = await writeExportImages(items, {
+        datasetRoot: dataset.root,
+        outDir,
+        format: plan.options.images.format,
+        decoder,
+        onProgress: options.onProgress,
+        signal: options.signal
+      })
+      items = items.filter((item) => result.written.has(item))
+      images = result.written.size
+      errors.push(...result.errors)
+    } finally {
+      await close()
+    }
+  }
+  options.signal?.throwIfAborted()
+  const files = await writeLabels(plan, items, outDir)
+
+  const subsets = {} as Record<ExportSubset, SubsetSummary>
+  for (const subset of ['train', 'val'] as const) {
+    const inSubset = items.filter((item) => item.subset === subset)
+    subsets[subset] = {
+      images: inSubset.length,
+      studies: new Set(inSubset.map((item) => item.image.studyId)).size,
+      boxes: inSubset.reduce((sum, item) => sum + item.boxes.length, 0)
+    }
+  }
+  return { outDir, files, images, subsets, clippedBoxes: plan.clippedBoxes, errors }
+}
+
+/** Exports read each file once, so the pool's cache only needs to hold the images in flight. */
+const EXPORT_CACHE_BYTES = 64 * 1024 * 1024
+
+async function openDecoder(
+  given: PixelDecoder | undefined
+): Promise<{ decoder: PixelDecoder; close(): Promise<void> }> {
+  if (given) return { decoder: given, close: async () => {} }
+  const { DecodePool } = await import('../dicom/pool')
+  const pool = new DecodePool({ cacheBytes: EXPORT_CACHE_BYTES })
+  return { decoder: pool, close: () => pool.close() }
+}

@@ -1,0 +1,271 @@
+// The data-quality rules: what each checks, how serious it is, and the checks that need no pixels.
+import type { Dataset, DatasetImage, DatasetStudy } from '../../../common/dataset'
+import { formatLabelError } from '../labels'
+
+export type Severity = 'error' | 'warning' | 'info'
+
+export const QUALITY_RULES = {
+  'malformed-csv-row': { severity: 'error', title: 'Malformed label CSV rows (skipped or partly used)' },
+  'unreadable-file': { severity: 'error', title: 'Files that cannot be read or decoded' },
+  'study-mismatch': {
+    severity: 'error',
+    title: "Image rows whose StudyInstanceUID is not the file's study folder"
+  },
+  'zero-area-box': { severity: 'error', title: 'Boxes with zero or negative width or height' },
+  'box-outside-image': {
+    severity: 'warning',
+    title: 'Boxes reaching outside the image (DICOM rows x columns)'
+  },
+  'csv-row-without-file': {
+    severity: 'warning',
+    title: 'Image rows of train_image_level.csv without a file'
+  },
+  'file-without-csv-row': {
+    severity: 'warning',
+    title: 'Train files without a row in train_image_level.csv'
+  },
+  'study-row-without-images': {
+    severity: 'warning',
+    title: 'Study rows without any image (file or image row)'
+  },
+  'image-without-study-row': {
+    severity: 'warning',
+    title: 'Train images whose study has no row in train_study_level.csv'
+  },
+  'duplicate-image-id': { severity: 'warning', title: 'Several files with the same imageId' },
+  'unlabelled-duplicate': {
+    severity: 'warning',
+    title: 'Images without boxes in a study that has boxed images (organisers: disregard)'
+  },
+  'pixel-identical': { severity: 'warning', title: 'Images whose decoded pixels are identical' },
+  'positive-study-without-boxes': {
+    severity: 'warning',
+    title: 'Positive studies (typical/indeterminate/atypical) without any box'
+  },
+  'positive-image-without-boxes': { severity: 'info', title: 'Images of positive studies without boxes' },
+  'negative-study-with-boxes': {
+    severity: 'warning',
+    title: "Boxed images in a 'Negative for Pneumonia' study"
+  },
+  'multi-image-study': { severity: 'info', title: 'Studies holding more than one image' }
+} as const satisfies Record<string, { severity: Severity; title: string }>
+
+export type QualityRule = keyof typeof QUALITY_RULES
+export const QUALITY_RULE_NAMES = Object.keys(QUALITY_RULES) as QualityRule[]
+
+export interface QualityIssue {
+  rule: QualityRule
+  severity: Severity
+  imageId?: string
+  studyId?: string
+  /** Path relative to the dataset root (the DICOM file, or the CSV for malformed rows). */
+  path?: string
+  message: string
+}
+
+/** Boxes may touch the border after rounding; half a pixel beyond it is still inside. */
+const OUTSIDE_TOLERANCE_PX = 0.5
+
+export function issue(
+  rule: QualityRule,
+  message: string,
+  at: { imageId?: string; studyId?: string; path?: string } = {}
+): QualityIssue {
+  const found: QualityIssue = { rule, severity: QUALITY_RULES[rule].severity, message }
+  if (at.imageId !== undefined) found.imageId = at.imageId
+  if (at.studyId !== undefined) found.studyId = at.studyId
+  if (at.path !== undefined) found.path = at.path
+  return found
+}
+
+const where = (image: DatasetImage) => ({
+  imageId: image.imageId,
+  studyId: image.studyId,
+  path: image.record?.path
+})
+const boxes = (image: DatasetImage) => image.label?.boxes ?? []
+const isPositive = (study: DatasetStudy | undefined) =>
+  Boolean(study?.label?.label && study.label.label !== 'negative')
+
+/** Every rule that works from headers and labels alone (pixel-identical needs decoding; see pixel-hashes.ts). */
+export function labelRules(dataset: Dataset): QualityIssue[] {
+  const found: QualityIssue[] = []
+  const studies = new Map(dataset.studies.map((s) => [s.studyId, s]))
+  const imagesByStudy = groupBy(dataset.images, (image) => image.studyId)
+
+  for (const error of dataset.labelErrors)
+    found.push(issue('malformed-csv-row', formatLabelError(error), { path: error.file }))
+  for (const error of dataset.fileErrors)
+    found.push(issue('unreadable-file', `${error.path}: ${error.reason}`, { path: error.path }))
+
+  const filesById = groupBy(
+    dataset.images.filter((image) => image.record),
+    (image) => image.imageId
+  )
+  for (const [imageId, copies] of filesById) {
+    if (copies.length < 2) continue
+    for (const image of copies) {
+      const others = copies.filter((c) => c !== image).map((c) => c.record!.path)
+      found.push(
+        issue(
+          'duplicate-image-id',
+          `${image.record!.path}: imageId ${imageId} is also used by ${others.join(', ')}`,
+          where(image)
+        )
+      )
+    }
+  }
+
+  for (const image of dataset.images) {
+    const { record, label } = image
+    const path = record?.path
+    if (label && !record) {
+      found.push(
+        issue(
+          'csv-row-without-file',
+          `train_image_level.csv:${label.line}: no file for image ${image.imageId} of study ${image.studyId}`,
+          {
+            imageId: image.imageId,
+            studyId: image.studyId
+          }
+        )
+      )
+    }
+    if (record && !label && image.split === 'train' && dataset.labelFiles.image) {
+      found.push(
+        issue(
+          'file-without-csv-row',
+          `${path}: no row ${image.imageId}_image in ${dataset.labelFiles.image}`,
+          where(image)
+        )
+      )
+    }
+    if (record && label && label.studyId !== record.studyId) {
+      found.push(
+        issue(
+          'study-mismatch',
+          `${path}: train_image_level.csv:${label.line} gives StudyInstanceUID ${label.studyId}, the file is in study ${record.studyId}`,
+          where(image)
+        )
+      )
+    }
+    const study = studies.get(image.studyId)
+    if (image.split === 'train' && dataset.labelFiles.study && !study?.label) {
+      found.push(
+        issue(
+          'image-without-study-row',
+          `${path ?? image.imageId}: study ${image.studyId} has no row ${image.studyId}_study`,
+          where(image)
+        )
+      )
+    }
+    boxes(image).forEach((box, i) => {
+      const name = `${path ?? image.imageId}: box ${i + 1}`
+      if (box.width <= 0 || box.height <= 0) {
+        found.push(
+          issue('zero-area-box', `${name} has width ${box.width} and height ${box.height}`, where(image))
+        )
+      }
+      if (!record) return
+      const beyond = [
+        [-box.x, 'left edge'],
+        [-box.y, 'top edge'],
+        [box.x + box.width - record.columns, `right edge (width ${record.columns})`],
+        [box.y + box.height - record.rows, `bottom edge (height ${record.rows})`]
+      ] as const
+      const outside = beyond
+        .filter(([by]) => by > OUTSIDE_TOLERANCE_PX)
+        .map(([by, edge]) => `${round(by)} px beyond the ${edge}`)
+      if (outside.length > 0)
+        found.push(issue('box-outside-image', `${name} reaches ${outside.join(', ')}`, where(image)))
+    })
+  }
+
+  for (const study of dataset.studies) {
+    const members = imagesByStudy.get(study.studyId) ?? []
+    const labelled = members.filter((image) => image.label)
+    const boxed = labelled.filter((image) => boxes(image).length > 0)
+    const at = { studyId: study.studyId }
+    if (study.label && members.length === 0) {
+      found.push(
+        issue(
+          'study-row-without-images',
+          `train_study_level.csv:${study.label.line}: study ${study.studyId} has no image`,
+          at
+        )
+      )
+    }
+    if (members.length > 1) {
+      const list = members.map(
+        (image) => `${image.imageId} (${image.label ? `${boxes(image).length} box(es)` : 'no image row'})`
+      )
+      found.push(
+        issue(
+          'multi-image-study',
+          `study ${study.studyId} holds ${members.length} images: ${list.join(', ')}`,
+          at
+        )
+      )
+    }
+    if (boxed.length > 0) {
+      for (const image of labelled) {
+        if (boxes(image).length > 0) continue
+        const keep = boxed.map((b) => b.imageId).join(', ')
+        found.push(
+          issue(
+            'unlabelled-duplicate',
+            `${image.record?.path ?? image.imageId}: no boxes; boxed in the same study: ${keep}`,
+            where(image)
+          )
+        )
+      }
+    }
+    if (isPositive(study)) {
+      for (const image of labelled) {
+        if (boxes(image).length > 0) continue
+        found.push(
+          issue(
+            'positive-image-without-boxes',
+            `${image.record?.path ?? image.imageId}: no boxes in study ${study.studyId} labelled '${study.label!.label}'`,
+            where(image)
+          )
+        )
+      }
+      if (labelled.length > 0 && boxed.length === 0) {
+        found.push(
+          issue(
+            'positive-study-without-boxes',
+            `study ${study.studyId} is '${study.label!.label}' but none of its ${labelled.length} image row(s) has a box`,
+            at
+          )
+        )
+      }
+    }
+    if (study.label?.label === 'negative') {
+      for (const image of boxed) {
+        found.push(
+          issue(
+            'negative-study-with-boxes',
+            `${image.record?.path ?? image.imageId}: ${boxes(image).length} box(es) in a negative study`,
+            where(image)
+          )
+        )
+      }
+    }
+  }
+  return found
+}
+
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>()
+  for (const item of items) {
+    const group = groups.get(keyOf(item))
+    if (group) group.push(item)
+    else groups.set(keyOf(item), [item])
+  }
+  return groups
+}
+
+function round(value: number): number {
+  return Math.round(value * 10) / 10
+}
