@@ -166,12 +166,15 @@ async function decodeSamples(dataSet: DataSet, uid: string, facts: Facts, path: 
       const frame = encapsulatedFrame(dataSet, pixelData, layout, path)
       if (jpegPrecision(frame) > 8) {
         const decoded = decodeJpegDct(frame)
+        // the IDCT's range limit already keeps unsigned samples within the precision: no masking pass
+        const inRange = facts.pixelRepresentation === 0 && decoded.precision <= facts.bitsStored
         return {
           values: decoded.pixels,
           components: 1,
           planar: false,
           width: decoded.width,
-          height: decoded.height
+          height: decoded.height,
+          ...(inRange ? { significantBits: 16 } : {})
         }
       }
       return codecSamples(await decodeJpeg8(frame), facts)
