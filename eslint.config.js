@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['out/**', 'node_modules/**', 'test/fixtures/**', 'bench-results/**', 'renderer/src/**/*.vue'] },
+  { ignores: ['out/**', 'node_modules/**', 'test/fixtures/**', 'bench-results/**', 'e2e/artifacts/**', 'renderer/src/**/*.vue'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -6,6 +6,7 @@ import { registerEda } from './eda'
 import { registerIndex } from './index-cmd'
 import { registerQuality } from './quality'
 import { registerScore } from './score'
+import { registerServe } from './serve'
 import { registerStart } from './start'
 import { registerValidateSubmission } from './validate-submission'
 import { registerYolo } from './yolo'
@@ -13,6 +14,7 @@ import { registerYolo } from './yolo'
 /** Every `cxr-studio` command, registered on the root program in this order (shown in --help). */
 export const commands: Array<(program: Command) => void> = [
   registerStart,
+  registerServe,
   registerIndex,
   registerEda,
   registerQuality,

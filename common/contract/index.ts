@@ -1,0 +1,124 @@
+// The one contract between the renderer and the back end: every call and event, declared once.
+// Electron IPC (main/electron/ipc.ts), the web host (main/host/server.ts), the preload and the
+// renderer's client are all generated from these objects; nobody writes a channel name by hand.
+import { z } from 'zod'
+import * as s from './schemas'
+
+interface JsonCall<Req extends z.ZodType = z.ZodType, Res extends z.ZodType = z.ZodType> {
+  kind: 'json'
+  request: Req
+  response: Res
+}
+
+/** A call whose answer is raw bytes (pixels) plus a small JSON header, never a JSON array of numbers. */
+interface BinaryCall<Req extends z.ZodType = z.ZodType, Meta extends z.ZodType = z.ZodType> {
+  kind: 'binary'
+  request: Req
+  meta: Meta
+}
+
+const json = <Req extends z.ZodType, Res extends z.ZodType>(
+  request: Req,
+  response: Res
+): JsonCall<Req, Res> => ({
+  kind: 'json',
+  request,
+  response
+})
+const binary = <Req extends z.ZodType, Meta extends z.ZodType>(
+  request: Req,
+  meta: Meta
+): BinaryCall<Req, Meta> => ({
+  kind: 'binary',
+  request,
+  meta
+})
+
+const none = z.strictObject({})
+const onDataset = z.strictObject({ datasetId: s.DatasetId })
+const onImage = z.strictObject({ datasetId: s.DatasetId, imageId: s.ImageId })
+
+export const calls = {
+  appInfo: json(none, s.AppInfo),
+  recentDatasets: json(none, z.array(s.RecentDataset)),
+  forgetRecent: json(z.strictObject({ datasetId: s.DatasetId }), z.array(s.RecentDataset)),
+  /** Native open-folder dialog (Electron only); null when the user cancels. */
+  pickFolder: json(none, z.object({ path: z.string().nullable() })),
+  /** Indexes (or reuses the cached index of) a folder and merges its labels; progress under `jobId`. */
+  openDataset: json(z.strictObject({ path: s.FolderPath, jobId: s.JobId.optional() }), s.DatasetSummary),
+  /** Generates the demo dataset in the workspace on first use, then opens it. */
+  openDemo: json(z.strictObject({ jobId: s.JobId.optional() }), s.DatasetSummary),
+  cancelJob: json(z.strictObject({ jobId: s.JobId }), z.object({ cancelled: z.boolean() })),
+  datasetSummary: json(onDataset, s.DatasetSummary),
+  listImages: json(onDataset, z.array(s.ImageRow)),
+  setPolicy: json(z.strictObject({ datasetId: s.DatasetId, policy: s.FilterPolicy }), s.DatasetSummary),
+  eda: json(onDataset, s.EdaReport),
+  /** Label and header rules at once; `pixels` adds the pixel-identical check (decodes, progress under `jobId`). */
+  quality: json(
+    z.strictObject({ datasetId: s.DatasetId, pixels: z.boolean(), jobId: s.JobId.optional() }),
+    s.QualityReport
+  ),
+  imageTags: json(onImage, z.array(s.DicomTag)),
+  /** Reads a Kaggle submission CSV whose image rows become the prediction layer. */
+  loadPredictions: json(z.strictObject({ datasetId: s.DatasetId, path: s.FolderPath }), s.PredictionsSummary),
+  predictions: json(onImage, z.array(s.Prediction)),
+  imagePixels: binary(onImage, s.DecodedImageMeta),
+  thumbnail: binary(
+    z.strictObject({ datasetId: s.DatasetId, imageId: s.ImageId, size: z.number().int().min(16).max(512) }),
+    s.ThumbnailMeta
+  )
+} as const
+
+/** Back end → renderer notifications. */
+export const events = {
+  progress: s.JobProgress,
+  /** Menu items and shortcuts handled by the renderer (Electron). */
+  menuCommand: s.MenuCommand
+} as const
+
+export type Calls = typeof calls
+export type CallName = keyof Calls
+export type EventName = keyof typeof events
+export type JsonCallName = { [K in CallName]: Calls[K] extends JsonCall ? K : never }[CallName]
+export type BinaryCallName = { [K in CallName]: Calls[K] extends BinaryCall ? K : never }[CallName]
+
+export interface BinaryResult<Meta> {
+  meta: Meta
+  /** Raw bytes; for pixels, view them with the typed array `meta.pixelFormat` names. */
+  data: Uint8Array
+}
+
+export type RequestOf<K extends CallName> = z.input<Calls[K]['request']>
+export type ParsedRequestOf<K extends CallName> = z.output<Calls[K]['request']>
+export type ResponseOf<K extends CallName> =
+  Calls[K] extends JsonCall<z.ZodType, infer Res>
+    ? z.infer<Res>
+    : Calls[K] extends BinaryCall<z.ZodType, infer Meta>
+      ? BinaryResult<z.infer<Meta>>
+      : never
+export type EventOf<E extends EventName> = z.infer<(typeof events)[E]>
+
+export const callNames = Object.keys(calls) as CallName[]
+export const eventNames = Object.keys(events) as EventName[]
+
+/** Electron IPC channel of a call or event, derived from its name. */
+export const ipcChannel = (name: CallName): string => `cxr:call:${name}`
+export const ipcEventChannel = (name: EventName): string => `cxr:event:${name}`
+/** Web host path of a call (POST with the JSON request as body). */
+export const httpPath = (name: CallName): string => `/api/call/${name}`
+export const HTTP_EVENTS_PATH = '/api/events'
+
+export function isCallName(name: string): name is CallName {
+  return Object.prototype.hasOwnProperty.call(calls, name)
+}
+
+/** What travels back for every call: errors are values, because IPC and HTTP both mangle thrown errors. */
+export type Envelope<T> = { ok: true; value: T } | { ok: false; error: WireError }
+
+export interface WireError {
+  message: string
+  /** True for errors the user can fix (bad path, unreadable file); false for bugs. */
+  user: boolean
+}
+
+export * from './schemas'

@@ -1,0 +1,35 @@
+// Entry of the back-end utility process the desktop app starts (see main/electron/backend-client.ts).
+// Plain Node: it reads messages from Electron's process.parentPort and answers through dispatch().
+import type { CallName, Envelope, EventName } from '../../common/contract'
+import { resolveWorkspace } from '../core/workspace'
+import { createBackend } from './backend'
+import { dispatch } from './dispatch'
+
+export type BackendRequest = { type: 'call'; id: number; name: CallName; request: unknown }
+export type BackendMessage =
+  | { type: 'reply'; id: number; envelope: Envelope<unknown> }
+  | { type: 'event'; event: EventName; payload: unknown }
+
+interface ParentPort {
+  on(event: 'message', listener: (event: { data: BackendRequest }) => void): void
+  postMessage(message: BackendMessage): void
+}
+
+const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort
+if (!parentPort) {
+  process.stderr.write('backend-process: start me with Electron utilityProcess.fork\n')
+  process.exit(2)
+}
+
+const backend = createBackend({
+  workspace: resolveWorkspace(),
+  host: 'electron',
+  logError: (message) => process.stderr.write(`cxr-studio back end: ${message}\n`)
+})
+backend.onEvent((event, payload) => parentPort.postMessage({ type: 'event', event, payload }))
+parentPort.on('message', ({ data }) => {
+  if (data?.type !== 'call') return
+  void dispatch(backend.handlers, data.name, data.request, { logError: backend.logError }).then((envelope) =>
+    parentPort.postMessage({ type: 'reply', id: data.id, envelope })
+  )
+})

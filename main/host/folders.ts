@@ -1,0 +1,45 @@
+// Paths typed by a user (in the browser's path field, or sent by any page holding the token) are
+// checked here before any service sees them: absolute, existing, the right kind, readable.
+import { constants } from 'node:fs'
+import { access, realpath, stat } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { isAbsolute, join } from 'node:path'
+import { UserError } from '../core/errors'
+
+export async function validateFolder(input: string): Promise<string> {
+  return validatePath(input, 'folder')
+}
+
+export async function validateFile(input: string): Promise<string> {
+  return validatePath(input, 'file')
+}
+
+async function validatePath(input: string, kind: 'folder' | 'file'): Promise<string> {
+  const typed = input.trim()
+  if (!typed) throw new UserError(`type the ${kind}'s path`)
+  if (typed.includes('\0')) throw new UserError(`${JSON.stringify(typed)}: the path contains a NUL character`)
+  const expanded =
+    typed === '~' ? homedir() : typed.startsWith('~/') ? join(homedir(), typed.slice(2)) : typed
+  if (!isAbsolute(expanded))
+    throw new UserError(`${typed}: type an absolute path (for example /data/siim-covid19)`)
+  let real: string
+  try {
+    real = await realpath(expanded)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw new UserError(
+      code === 'ENOENT' || code === 'ENOTDIR'
+        ? `${typed}: no such ${kind}`
+        : `${typed}: cannot be read (${code})`
+    )
+  }
+  const info = await stat(real)
+  if (kind === 'folder' && !info.isDirectory()) throw new UserError(`${typed}: not a folder`)
+  if (kind === 'file' && !info.isFile()) throw new UserError(`${typed}: not a file`)
+  try {
+    await access(real, kind === 'folder' ? constants.R_OK | constants.X_OK : constants.R_OK)
+  } catch {
+    throw new UserError(`${typed}: permission denied`)
+  }
+  return real
+}
