@@ -13,6 +13,8 @@ export interface ServeOptions {
   workspace: string
   /** A dataset folder to open before printing the URL. */
   dir?: string
+  /** With no `dir` and no recent datasets, open the built-in demo dataset (what `npm start` does). */
+  demoWhenNew?: boolean
   host: string
   /** Undefined: try 8787 and the next few ports. */
   port?: number
@@ -37,8 +39,12 @@ export async function serve(options: ServeOptions): Promise<WebHost> {
   }
   const backend = createBackend({ workspace: options.workspace, host: 'web' })
   let hash = ''
-  if (options.dir) {
-    const summary = await backend.handlers.openDataset({ path: resolve(options.dir) })
+  const firstRun = !options.dir && options.demoWhenNew && (await backend.handlers.recentDatasets({})).length === 0
+  if (options.dir || firstRun) {
+    if (firstRun) log('no datasets opened yet: opening the built-in demo dataset')
+    const summary = options.dir
+      ? await backend.handlers.openDataset({ path: resolve(options.dir) })
+      : await backend.handlers.openDemo({})
     hash = `#/d/${summary.datasetId}/studies`
     log(`opened ${summary.root}: ${summary.images} images in ${summary.studies} studies`)
   }

@@ -30,7 +30,7 @@ export function registerStart(program: Command): void {
         return
       }
       process.stderr.write(`cxr-studio: ${why}; starting the web host instead\n`)
-      await serve({ workspace, dir, host: opts.host, port: opts.port })
+      await serve({ workspace, dir, host: opts.host, port: opts.port, demoWhenNew: true })
       await new Promise<never>(() => undefined)
     })
 }

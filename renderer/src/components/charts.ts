@@ -24,7 +24,13 @@ export function barOption(
   series: BarSeries[],
   options: { horizontal?: boolean; colors?: string[] } = {}
 ) {
-  const category = { type: 'category' as const, data: categories, ...AXIS }
+  // every category labelled (echarts otherwise skips labels that might overlap, e.g. "typical")
+  const category = {
+    type: 'category' as const,
+    data: categories,
+    ...AXIS,
+    axisLabel: { ...AXIS.axisLabel, interval: 0, hideOverlap: false }
+  }
   const value = { type: 'value' as const, minInterval: 1, ...AXIS }
   return {
     backgroundColor: 'transparent',
