@@ -41,6 +41,8 @@ export interface DatasetImage {
   record: ImageRecord | null
   /** The image's CSV row, or null when the file has none (every test image, unlabelled files). */
   label: ImageLabel | null
+  /** Why its file could not be read, when `record` is null because the file exists but is broken. */
+  fileError?: FileError
 }
 
 export interface DatasetStudy {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { datasetCacheDir, defaultWorkspace, resolveWorkspace } from '../../main/core/workspace'
@@ -23,9 +23,13 @@ describe('workspace', () => {
   it('writes files atomically and leaves no temp file behind', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cxr-atomic-'))
     const target = join(dir, 'sub', 'index.json')
-    await writeFileAtomic(target, 'first')
-    await writeFileAtomic(target, 'second')
-    expect(readFileSync(target, 'utf8')).toBe('second')
-    expect(readdirSync(join(dir, 'sub'))).toEqual(['index.json'])
+    try {
+      await writeFileAtomic(target, 'first')
+      await writeFileAtomic(target, 'second')
+      expect(readFileSync(target, 'utf8')).toBe('second')
+      expect(readdirSync(join(dir, 'sub'))).toEqual(['index.json'])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

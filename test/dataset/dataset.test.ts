@@ -53,6 +53,21 @@ describe('merging files with the label CSVs', () => {
     })
   })
 
+  it('tells a row whose file is broken from a row without a file', () => {
+    const broken = buildDataset({
+      files: [record('train/s1/r1/i1.dcm')],
+      fileErrors: [{ path: 'train/s2/r7/i2.dcm', reason: 'truncated file' }],
+      studyRows: [studyRow('s1', 'negative'), studyRow('s2', 'typical')],
+      imageRows: [imageRow('i1', 's1'), imageRow('i2', 's2', [box(1, 2, 3, 4)]), imageRow('i3', 's2')]
+    })
+    expect(broken.images.find((i) => i.imageId === 'i2')).toMatchObject({
+      record: null,
+      seriesId: 'r7',
+      fileError: { path: 'train/s2/r7/i2.dcm', reason: 'truncated file' }
+    })
+    expect(broken.images.find((i) => i.imageId === 'i3')?.fileError).toBeUndefined()
+  })
+
   it('lists train before test, then by study and image id, and detects the Kaggle layout', () => {
     expect(dataset.images.map((i) => i.imageId)).toEqual(['i1a', 'i1b', 'i2', 'i4', 'it1'])
     expect(dataset.kaggleLayout).toBe(true)

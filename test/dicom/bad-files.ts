@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { fixturePath } from './fixtures'
 
 const good = () => new Uint8Array(readFileSync(fixturePath('files/mono2_u12.explicit.dcm')))
+const compressed = () => new Uint8Array(readFileSync(fixturePath('files/mono2_u12.jpegls.dcm')))
 
 /** Offset of the (7FE0,0010) element in an explicit VR little endian file. */
 export function pixelDataOffset(bytes: Uint8Array): number {
@@ -15,6 +16,7 @@ export function pixelDataOffset(bytes: Uint8Array): number {
 export function badFiles(): Record<string, { bytes: Uint8Array; reason: RegExp }> {
   const bytes = good()
   const pixelAt = pixelDataOffset(bytes)
+  const jpegLs = compressed()
   const garbage = bytes.slice(0, 200)
   for (let i = 132; i < garbage.length; i++) garbage[i] = (i * 13 + 7) & 0xff
   return {
@@ -24,6 +26,11 @@ export function badFiles(): Record<string, { bytes: Uint8Array; reason: RegExp }
       reason: /^truncated file: pixel data needs 15360 bytes/
     },
     'truncated-header.dcm': { bytes: bytes.slice(0, 400), reason: /^truncated file/ },
+    // an interrupted copy of a compressed file: the header is whole, its only fragment is not
+    'truncated-fragment.dcm': {
+      bytes: jpegLs.slice(0, jpegLs.length - 300),
+      reason: /^truncated file: pixel data item 2 needs \d+ bytes, the file ends \d+ bytes after its start/
+    },
     'notes.dcm': {
       bytes: new TextEncoder().encode('Patient list, not an image\n'.repeat(10)),
       reason: /^not a DICOM file/

@@ -129,6 +129,19 @@ describe('readHeader', () => {
       expect(error.reason).toBe('unsupported transfer syntax 1.2.840.10008.1.2.4.100 (MPEG2 Main Profile)')
     })
 
+    it('a compressed file with an element after its pixel data is whole, not truncated', async () => {
+      // (FFFC,FFFC) data set trailing padding, OB, 8 bytes: the file no longer ends with the delimiter
+      const padding = [0xfc, 0xff, 0xfc, 0xff, 0x4f, 0x42, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+      const file = join(dir, 'padded.dcm')
+      writeFileSync(
+        file,
+        Buffer.concat([readFileSync(fixturePath('files/mono2_u12.jpegls.dcm')), Buffer.from(padding)])
+      )
+      const record = await readHeader(file, 'padded.dcm')
+      expect(record.transferSyntaxUid).toBe('1.2.840.10008.1.2.4.80')
+      expect((await decodeFile(file)).rows).toBe(80)
+    })
+
     it('a missing file fails with ENOENT in the reason', async () => {
       const error = await readHeader(join(dir, 'absent.dcm'), 'absent.dcm').catch((err) => err)
       expect(error).toBeInstanceOf(FileReadError)

@@ -6,6 +6,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   utimesSync,
   writeFileSync
 } from 'node:fs'
@@ -95,6 +96,7 @@ describe('indexFolder', () => {
       'bad/garbage.dcm',
       'bad/no-pixels.dcm',
       'bad/notes.dcm',
+      'bad/truncated-fragment.dcm',
       'bad/truncated-header.dcm',
       'bad/truncated-pixels.dcm',
       'bad/video.dcm',
@@ -108,10 +110,30 @@ describe('indexFolder', () => {
     expect(reasons.locked).toBe('cannot read folder: EACCES')
   })
 
+  it('follows a link to a folder elsewhere (each real folder once), so a linked-in train/ is indexed', async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'cxr-linked-'))
+    const linked = mkdtempSync(join(tmpdir(), 'cxr-links-'))
+    try {
+      mkdirSync(join(elsewhere, 's9', 'r9'), { recursive: true })
+      copyFileSync(fixturePath('files/mono2_u12.explicit.dcm'), join(elsewhere, 's9', 'r9', 'img9.dcm'))
+      symlinkSync(elsewhere, join(linked, 'train'))
+      symlinkSync(elsewhere, join(linked, 'zz-again')) // a second link to the same folder
+      symlinkSync(linked, join(elsewhere, 's9', 'up')) // a loop back to the root
+      const index = await indexFolder(linked)
+      expect(index.images.map((i) => [i.path, i.studyId, i.imageId])).toEqual([
+        ['train/s9/r9/img9.dcm', 's9', 'img9']
+      ])
+      expect(index.errors).toEqual([])
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true })
+      rmSync(linked, { recursive: true, force: true })
+    }
+  })
+
   it('reports progress up to the number of files', async () => {
     const events: Progress[] = []
     await indexFolder(root, { onProgress: (p) => events.push(p) })
-    expect(events.at(-1)).toEqual({ stage: 'index', done: 13, total: 13 })
+    expect(events.at(-1)).toEqual({ stage: 'index', done: 14, total: 14 })
     expect(events[0].done).toBe(0)
   })
 
@@ -132,7 +154,7 @@ describe('indexFolder', () => {
       await indexFolder(root, { workspace })
       const cache = JSON.parse(readFileSync(indexCachePath(workspace, root), 'utf8'))
       expect(cache.version).toBe(INDEX_CACHE_VERSION)
-      expect(Object.keys(cache.entries)).toHaveLength(12)
+      expect(Object.keys(cache.entries)).toHaveLength(13)
     })
 
     it('serves unchanged files (same size and mtime) from the cache and re-reads changed ones', async () => {

@@ -2,7 +2,7 @@
 // checked against counts taken independently from the CSV text and the generator's own summary.
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { copyFile, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -191,6 +191,19 @@ describe.skipIf(!BUILT)('cxr-studio eda / quality', () => {
     const result = cli('eda', root, '--json')
     expect(result.status, result.stderr).toBe(0)
     expect(JSON.parse(result.stdout)).toEqual(JSON.parse(JSON.stringify(eda)))
+  })
+
+  it('eda names the CSV rows it could not load on stderr, and counts the others', async () => {
+    const target = join(dir, 'bad-row')
+    await cp(root, target, { recursive: true })
+    const lines = readFileSync(join(root, 'train_image_level.csv'), 'utf8').split('\n')
+    const at = lines.findIndex((line) => line.includes("'width'"))
+    lines[at] = lines[at].replace("'width'", "'width' 'height'") // a broken boxes literal
+    await writeFile(join(target, 'train_image_level.csv'), lines.join('\n'))
+    const result = cli('eda', target, '--json')
+    expect(result.status, result.stderr).toBe(0)
+    expect(result.stderr).toMatch(new RegExp(`^warning: train_image_level\\.csv:${at + 1}: boxes: `))
+    expect(JSON.parse(result.stdout).images.total).toBe(eda.images.total - 1)
   })
 
   it('eda prints a readable table', () => {

@@ -10,6 +10,7 @@ import { importCoco, importedToSubmissionRows } from '../../main/core/export/coc
 import { exportYolo } from '../../main/core/export/yolo'
 import { score } from '../../main/core/metric/score'
 import { truthFromLabels } from '../../main/core/metric/truth'
+import { box, buildDataset, imageRow, record, studyRow } from '../dataset/build'
 import { boxPaintingDecoder, makeDataset, randomDataset } from './fixtures'
 
 let work: string
@@ -102,6 +103,51 @@ describe('COCO export', () => {
       )!.name
     }
     expect([nameOf('ia'), nameOf('ib')]).toEqual(['typical', 'atypical'])
+  })
+
+  it('carries the CSV box numbers unchanged, whatever their precision', async () => {
+    // Kaggle's five decimals and a full float repr (as pandas writes computed boxes)
+    const kaggle = { x: 789.28836, y: 582.43035, width: 1026.65662, height: 1917.30292 }
+    const computed = {
+      x: 392.30282380629194,
+      y: 324.9767130747971,
+      width: 291.968029818919,
+      height: 108.46253421346006
+    }
+    const dataset = makeDataset(root, [
+      {
+        studyId: 'sa',
+        cls: 'typical',
+        images: [{ imageId: 'ia', width: 2544, height: 3056, boxes: [kaggle, computed] }]
+      }
+    ])
+    await exportCoco(dataset, { outDir: join(work, 'coco'), valFraction: 0 })
+    const doc = readJson(join(work, 'coco', 'train.json'))
+    expect(doc.annotations.map((a) => a.bbox)).toEqual(
+      [kaggle, computed].map((b) => [b.x, b.y, b.width, b.height])
+    )
+    expect(doc.annotations[0].area).toBe(kaggle.width * kaggle.height)
+  })
+
+  it('says which labelled images it leaves out: skipped CSV rows, unreadable and missing files', async () => {
+    const dataset = buildDataset({
+      files: [record('train/s1/r1/i1.dcm')],
+      fileErrors: [{ path: 'train/s2/r2/i2.dcm', reason: 'truncated file' }],
+      studyRows: [studyRow('s1', 'typical'), studyRow('s2', 'typical'), studyRow('s3', 'negative')],
+      imageRows: [
+        imageRow('i1', 's1', [box(10, 20, 30, 40)]),
+        imageRow('i2', 's2', [box(10, 20, 30, 40)]),
+        imageRow('i3', 's3'),
+        `i4_image,"[{'x': 1.0 'y': 2.0}]",opacity 1 1 2 3 4,s1`
+      ]
+    })
+    const summary = await exportCoco(dataset, { outDir: join(work, 'coco'), valFraction: 0 })
+    expect(summary.subsets.train.images).toBe(1)
+    expect(summary.errors.map((e) => `${e.path}: ${e.reason}`)).toEqual([
+      "train_image_level.csv:5: boxes: expected ',' or '}' in dict, found ''' at column 12",
+      'train/s2/r2/i2.dcm: truncated file; its labels are left out',
+      'train_image_level.csv:4: no file for image i3; left out'
+    ])
   })
 
   it('cuts boxes at the image border and refuses to write into the dataset folder', async () => {

@@ -33,7 +33,8 @@ const dataset = buildDataset({
     studyRow('S7', 'typical'), // no images at all
     studyRow('S9', 'negative'),
     studyRow('S10', 'negative'),
-    studyRow('S11', 'negative')
+    studyRow('S11', 'negative'),
+    studyRow('S12', 'negative')
   ],
   imageRows: [
     imageRow('I1a', 'S1', [box(100, 100, 200, 300)]),
@@ -45,7 +46,8 @@ const dataset = buildDataset({
     imageRow('I8', 'S8'),
     imageRow('I9', 'S9x'),
     imageRow('I10', 'S10'),
-    'Ibad_image,"[{\'x\': 1",none 1 0 0 1 1,S1' // malformed literal (line 11)
+    'Ibad_image,"[{\'x\': 1",none 1 0 0 1 1,S1', // malformed literal (line 11)
+    imageRow('I12', 'S12') // its file exists but is unreadable: not a row without a file
   ]
 })
 
@@ -91,7 +93,7 @@ describe('quality rules on a constructed dataset', async () => {
   })
 
   it('cross-checks rows against files and studies', () => {
-    expect(images('csv-row-without-file')).toEqual(['I6'])
+    expect(images('csv-row-without-file')).toEqual(['I6']) // not I12, whose file is unreadable
     // the second I10 file has no row of its own (studies list in string order: S11 before S5)
     expect(byRule('file-without-csv-row').map((i) => i.path)).toEqual([
       'train/S11/r/I10.dcm',
@@ -202,7 +204,8 @@ describe('pixel-identical images', () => {
     const failing: PixelDecoder = {
       async decode(absPath, relPath) {
         // as DecodePool does: the error names the relative path and the reason
-        if (absPath.endsWith('p1.dcm')) throw new FileReadError(relPath!, 'unsupported transfer syntax 1.2.840.10008.1.2.4.100')
+        if (absPath.endsWith('p1.dcm'))
+          throw new FileReadError(relPath!, 'unsupported transfer syntax 1.2.840.10008.1.2.4.100')
         const path = absPath.slice('/data/cxr/'.length)
         return { pixels: Uint16Array.from(pixels[path]), rows: 2, columns: 2 }
       }

@@ -3,6 +3,7 @@ import type { Dataset } from '../../../common/dataset'
 import { STUDY_CLASSES } from '../../../common/domain'
 import { openDataset } from '../../core/dataset'
 import { computeEda, type Eda, type Summary } from '../../core/eda'
+import { formatLabelError } from '../../core/labels'
 import { workspaceOf, printJson } from '../context'
 import { stderrProgress } from '../progress'
 
@@ -22,10 +23,23 @@ export function registerEda(program: Command): void {
       } finally {
         progress.stop()
       }
+      warnSkippedRows(dataset)
       const eda = computeEda(dataset)
       if (options.json) printJson(eda)
       else process.stdout.write(formatEda(eda, dataset))
     })
+}
+
+/** Rows the CSV parser could not use, listed on stderr: the counts are of the rows that loaded. */
+const LISTED_ROW_ERRORS = 20
+function warnSkippedRows(dataset: Dataset): void {
+  const errors = dataset.labelErrors
+  for (const error of errors.slice(0, LISTED_ROW_ERRORS))
+    process.stderr.write(`warning: ${formatLabelError(error)}\n`)
+  if (errors.length > LISTED_ROW_ERRORS)
+    process.stderr.write(
+      `warning: ... and ${errors.length - LISTED_ROW_ERRORS} more (cxr-studio quality lists all)\n`
+    )
 }
 
 const n = (value: number) => value.toLocaleString('en-US')

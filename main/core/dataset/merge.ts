@@ -8,10 +8,10 @@ import type {
   Split,
   StudyLabel
 } from '../../../common/dataset'
-import type { DatasetIndex, ImageRecord } from '../../../common/domain'
+import type { DatasetIndex, FileError, ImageRecord } from '../../../common/domain'
 
 /** `train|test/<study>/<series>/<image>.dcm`, the Kaggle layout. */
-const KAGGLE_PATH = /^(train|test)\/[^/]+\/[^/]+\/[^/]+\.dcm$/i
+const KAGGLE_PATH = /^(train|test)\/([^/]+)\/([^/]+)\/([^/]+)\.dcm$/i
 
 export interface LabelTables {
   /** Parsed train_study_level.csv, or null when the file is absent. */
@@ -28,8 +28,9 @@ export function splitOf(path: string): Split {
 /**
  * Links CSV rows to files by imageId and groups everything by studyId.
  * - Every indexed file is an image; its studyId/seriesId come from the index (the folder layout).
- * - An image row links to the file with its imageId (a train file first). A row with no file is
- *   still an image, with `record: null`, its study from `StudyInstanceUID` and split `train`.
+ * - An image row links to the file with its imageId (a train file first). A row with no readable
+ *   file is still an image, with `record: null` and its study from `StudyInstanceUID`; when its
+ *   file exists but is broken, `fileError` says why (and its split and series come from the path).
  * - Studies are the union of the study rows and the images' studies; a study's split is `test`
  *   only when all its images are test files.
  */
@@ -56,16 +57,25 @@ export function mergeDataset(index: DatasetIndex, tables: LabelTables): Dataset 
       linked.add(image.imageId)
     }
   }
+  // A row whose file exists but cannot be read keeps that file's error: it is not a missing file.
+  const brokenById = new Map<string, { error: FileError; split: Split; seriesId: string }>()
+  for (const error of index.errors) {
+    const match = KAGGLE_PATH.exec(error.path)
+    if (match && !brokenById.has(match[4]))
+      brokenById.set(match[4], { error, split: match[1].toLowerCase() as Split, seriesId: match[3] })
+  }
   for (const row of imageRows.values()) {
-    if (!linked.has(row.imageId))
-      images.push({
-        imageId: row.imageId,
-        studyId: row.studyId,
-        seriesId: '',
-        split: 'train',
-        record: null,
-        label: row
-      })
+    if (linked.has(row.imageId)) continue
+    const broken = brokenById.get(row.imageId)
+    images.push({
+      imageId: row.imageId,
+      studyId: row.studyId,
+      seriesId: broken?.seriesId ?? '',
+      split: broken?.split ?? 'train',
+      record: null,
+      label: row,
+      ...(broken ? { fileError: broken.error } : {})
+    })
   }
   images.sort(compareImages)
 

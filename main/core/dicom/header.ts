@@ -94,6 +94,65 @@ function checkImage(path: string, facts: ReturnType<typeof imageFacts>): void {
   }
 }
 
+const ITEM = 0xe000
+const SEQUENCE_DELIMITER = 0xe0dd
+
+/**
+ * Encapsulated pixel data is a run of items ending in a sequence delimiter; a file cut inside a
+ * fragment (an interrupted copy or download) lacks the end. Files normally end with the delimiter,
+ * so one 8-byte read settles it; otherwise the item headers are walked (8 bytes each) to find
+ * where the data stops.
+ */
+async function checkEncapsulatedItems(
+  fd: number,
+  prefix: Uint8Array,
+  start: number,
+  size: number,
+  relPath: string
+): Promise<void> {
+  const head = new Uint8Array(8)
+  const view = new DataView(head.buffer)
+  const readAt = async (position: number) => {
+    if (position + 8 <= prefix.length) head.set(prefix.subarray(position, position + 8))
+    else if ((await readFd(fd, head, 0, 8, position)) < 8) return false
+    return true
+  }
+  const tag = () => [view.getUint16(0, true), view.getUint16(2, true)]
+  if (size - 8 >= start && (await readAt(size - 8))) {
+    const [group, element] = tag()
+    if (group === 0xfffe && element === SEQUENCE_DELIMITER && view.getUint32(4, true) === 0) return
+  }
+  let position = start
+  for (let item = 0; ; item++) {
+    if (position + 8 > size || !(await readAt(position))) {
+      throw new FileReadError(
+        relPath,
+        `truncated file: the encapsulated pixel data ends after ${item} item(s) without its sequence delimiter (${size} bytes)`
+      )
+    }
+    const [group, element] = tag()
+    if (group === 0xfffe && element === SEQUENCE_DELIMITER) return
+    if (group !== 0xfffe || element !== ITEM) {
+      throw new FileReadError(
+        relPath,
+        `malformed encapsulated pixel data: expected an item (FFFE,E000) at byte ${position}, found (${hex4(group)},${hex4(element)})`
+      )
+    }
+    const end = position + 8 + view.getUint32(4, true)
+    if (end > size) {
+      throw new FileReadError(
+        relPath,
+        `truncated file: pixel data item ${item + 1} needs ${end - position - 8} bytes, the file ends ${size - position - 8} bytes after its start`
+      )
+    }
+    position = end
+  }
+}
+
+function hex4(n: number): string {
+  return n.toString(16).toUpperCase().padStart(4, '0')
+}
+
 /**
  * Reads the header of `absPath`; `relPath` (forward slashes, relative to the dataset root) names it
  * in the record and in errors. Throws FileReadError for anything that is not an image this app can
@@ -141,7 +200,9 @@ export async function readHeaderWithStat(
         const facts = imageFacts(dataSet)
         checkImage(relPath, facts)
         // deflated data sets have offsets into the inflated bytes, so only the others can be checked here
-        if (
+        if (!isNative(transferSyntaxUid) && pixelData.hadUndefinedLength) {
+          await checkEncapsulatedItems(fd, bytes, pixelData.dataOffset, size, relPath)
+        } else if (
           isNative(transferSyntaxUid) &&
           transferSyntaxUid !== TS.deflatedLittle &&
           !pixelData.hadUndefinedLength

@@ -1,8 +1,8 @@
 // Indexing a folder of DICOM files: header-only reads, concurrent, with a per-file cache in the
 // workspace keyed by size + mtime so re-opening a 7,000-image dataset touches only what changed.
 import type { Dirent } from 'node:fs'
-import { open, readFile, readdir, stat } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { open, readFile, readdir, realpath, stat } from 'node:fs/promises'
+import { join, resolve, sep } from 'node:path'
 import type { DatasetIndex, FileError, ImageRecord, ProgressListener } from '../../../common/domain'
 import { FileReadError, UserError, errorMessage } from '../errors'
 import { writeJsonAtomic } from '../fs-atomic'
@@ -18,7 +18,7 @@ export interface IndexOptions {
 }
 
 /** Bump when ImageRecord or the reading rules change, so old caches are ignored. */
-export const INDEX_CACHE_VERSION = 1
+export const INDEX_CACHE_VERSION = 2
 
 interface CacheEntry {
   size: number
@@ -60,9 +60,17 @@ function abortError(signal: AbortSignal): Error {
     : new DOMException('indexing was cancelled', 'AbortError')
 }
 
+/**
+ * Lists candidate files. Symbolic links to folders are followed (datasets are often linked in from
+ * a bigger disk) unless the target overlaps a folder already covered (the root, or an earlier
+ * link's target), so links never loop or list a file twice.
+ */
 async function walk(root: string, errors: FileError[], signal?: AbortSignal): Promise<Candidate[]> {
   const found: Candidate[] = []
   const pending = ['']
+  const covered = [await realpath(root)]
+  const overlaps = (target: string) =>
+    covered.some((folder) => isWithin(target, folder) || isWithin(folder, target))
   while (pending.length) {
     if (signal?.aborted) throw abortError(signal)
     const rel = pending.pop()!
@@ -76,8 +84,20 @@ async function walk(root: string, errors: FileError[], signal?: AbortSignal): Pr
       })
       continue
     }
+    // name order, so that which of two links to one folder is followed does not depend on the disk
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     for (const entry of entries) {
       const childRel = rel ? `${rel}/${entry.name}` : entry.name
+      if (entry.isSymbolicLink()) {
+        const target = await linkedFolder(join(root, childRel))
+        if (target) {
+          if (!entry.name.startsWith('.') && !overlaps(target)) {
+            covered.push(target)
+            pending.push(childRel)
+          }
+          continue
+        }
+      }
       if (entry.isDirectory()) {
         if (!entry.name.startsWith('.')) pending.push(childRel)
       } else if (entry.isFile() || entry.isSymbolicLink()) {
@@ -89,6 +109,19 @@ async function walk(root: string, errors: FileError[], signal?: AbortSignal): Pr
     }
   }
   return found
+}
+
+function isWithin(path: string, folder: string): boolean {
+  return path === folder || path.startsWith(folder.endsWith(sep) ? folder : folder + sep)
+}
+
+/** The real path of the folder a symbolic link points to, or null (a file, or a dangling link). */
+async function linkedFolder(path: string): Promise<string | null> {
+  try {
+    return (await stat(path)).isDirectory() ? await realpath(path) : null
+  } catch {
+    return null
+  }
 }
 
 async function hasDicmMarker(path: string): Promise<boolean> {

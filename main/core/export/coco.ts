@@ -42,9 +42,6 @@ export interface CocoDocument {
   categories: CocoCategory[]
 }
 
-/** Coordinates rounded to 1/10000 px: removes float noise, far below annotation precision. */
-const round = (v: number) => Math.round(v * 1e4) / 1e4
-
 /** The COCO document of one subset. Category ids start at 1 (0 is background in most trainers). */
 export function cocoDocument(
   plan: ExportPlan,
@@ -67,18 +64,12 @@ export function cocoDocument(
       study_class: item.studyClass
     })
     for (const box of item.boxes) {
-      const bbox: CocoAnnotation['bbox'] = [
-        round(box.x1),
-        round(box.y1),
-        round(box.x2 - box.x1),
-        round(box.y2 - box.y1)
-      ]
       annotations.push({
         id: annotations.length + 1,
         image_id: id,
         category_id: box.category + 1,
-        bbox,
-        area: round(bbox[2] * bbox[3]),
+        bbox: [box.x, box.y, box.width, box.height],
+        area: box.width * box.height,
         iscrowd: 0
       })
     }

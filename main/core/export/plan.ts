@@ -27,13 +27,13 @@ export interface PlanOptions {
   images?: ImageExportOptions
 }
 
-/** A box in the output frame, corner form, with its 0-based category index. */
+/** A box in the output frame (top-left corner + size, as COCO has it), with its 0-based category index. */
 export interface PlannedBox {
   category: number
-  x1: number
-  y1: number
-  x2: number
-  y2: number
+  x: number
+  y: number
+  width: number
+  height: number
 }
 
 export interface PlannedImage {
@@ -95,6 +95,22 @@ export function planExport(dataset: Dataset, options: PlanOptions): ExportPlan {
   const studyById = new Map(dataset.studies.map((s) => [s.studyId, s]))
   const errors: FileError[] = []
 
+  // Said once, so an export is never silently smaller than the CSVs: rows the parser skipped or
+  // doubted, and labelled train images whose file is missing or unreadable.
+  for (const error of dataset.labelErrors)
+    errors.push({ path: `${error.file}:${error.line}`, reason: error.reason })
+  for (const image of dataset.images) {
+    if (image.split !== 'train' || !image.label || image.record) continue
+    errors.push(
+      image.fileError
+        ? { path: image.fileError.path, reason: `${image.fileError.reason}; its labels are left out` }
+        : {
+            path: `${dataset.labelFiles.image ?? 'train_image_level.csv'}:${image.label.line}`,
+            reason: `no file for image ${image.imageId}; left out`
+          }
+    )
+  }
+
   // The policies keep only train images with a readable file and a label row (record and label set).
   const usable = applyPolicy(dataset, opts.policy).filter((image) => {
     if (opts.categories !== 'study' || studyById.get(image.studyId)?.label?.label) return true
@@ -116,20 +132,23 @@ export function planExport(dataset: Dataset, options: PlanOptions): ExportPlan {
     const category = opts.categories === 'study' ? STUDY_CLASSES.indexOf(studyClass!) : 0
     const boxes: PlannedBox[] = []
     for (const box of image.label?.boxes ?? []) {
-      const x1 = clamp(box.x, record.columns)
-      const y1 = clamp(box.y, record.rows)
-      const x2 = clamp(box.x + box.width, record.columns)
-      const y2 = clamp(box.y + box.height, record.rows)
-      if (x1 !== box.x || y1 !== box.y || x2 !== box.x + box.width || y2 !== box.y + box.height)
-        clippedBoxes++
-      if (x2 <= x1 || y2 <= y1) {
+      const across = clipSpan(box.x, box.width, record.columns)
+      const down = clipSpan(box.y, box.height, record.rows)
+      if (across.clipped || down.clipped) clippedBoxes++
+      if (across.size <= 0 || down.size <= 0) {
         errors.push({
           path: record.path,
           reason: `box at ${box.x},${box.y} (${box.width}x${box.height}) lies outside the ${record.columns}x${record.rows} image; dropped`
         })
         continue
       }
-      boxes.push({ category, x1: x1 * sx, y1: y1 * sy, x2: x2 * sx, y2: y2 * sy })
+      boxes.push({
+        category,
+        x: inFrame(across.start, sx),
+        y: inFrame(down.start, sy),
+        width: inFrame(across.size, sx),
+        height: inFrame(down.size, sy)
+      })
     }
     return {
       image,
@@ -171,6 +190,22 @@ function realPathOfNearest(path: string): string {
   }
 }
 
-function clamp(value: number, max: number): number {
-  return Math.min(max, Math.max(0, value))
+/**
+ * One side of a box cut to [0, limit]. An uncut box keeps the CSV's own numbers: recomputing the
+ * size as (x + width) - x would add float noise to labels that exports must carry unchanged.
+ */
+function clipSpan(
+  start: number,
+  size: number,
+  limit: number
+): { start: number; size: number; clipped: boolean } {
+  const from = Math.min(limit, Math.max(0, start))
+  const to = Math.min(limit, Math.max(0, start + size))
+  if (from === start && to === start + size) return { start, size, clipped: false }
+  return { start: from, size: to - from, clipped: true }
+}
+
+/** A coordinate in the output frame: the original pixels as they are, else scaled and rounded to 1e-6 px (drops the float noise of the scaling). */
+function inFrame(value: number, scale: number): number {
+  return scale === 1 ? value : Math.round(value * scale * 1e6) / 1e6
 }

@@ -12,10 +12,10 @@ export function yoloLabel(item: PlannedImage): string {
     .map((b) =>
       [
         b.category,
-        n((b.x1 + b.x2) / 2 / item.width),
-        n((b.y1 + b.y2) / 2 / item.height),
-        n((b.x2 - b.x1) / item.width),
-        n((b.y2 - b.y1) / item.height)
+        n((b.x + b.width / 2) / item.width),
+        n((b.y + b.height / 2) / item.height),
+        n(b.width / item.width),
+        n(b.height / item.height)
       ].join(' ')
     )
     .map((line) => line + '\n')

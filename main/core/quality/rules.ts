@@ -119,7 +119,8 @@ export function labelRules(dataset: Dataset): QualityIssue[] {
   for (const image of dataset.images) {
     const { record, label } = image
     const path = record?.path
-    if (label && !record) {
+    // a row whose file exists but is broken is already an unreadable-file finding
+    if (label && !record && !image.fileError) {
       found.push(
         issue(
           'csv-row-without-file',
