@@ -1,0 +1,61 @@
+// Image-level outputs on the pooled backbone features: the four study classes (softmax) and the
+// `none` score (sigmoid: "this image has no opacity"). Five of the six scored classes come from here.
+import * as tf from '@tensorflow/tfjs-core'
+import { Dense } from '../model/layers'
+import { Module } from '../model/module'
+import { maskedSoftmaxCrossEntropy, sigmoidCrossEntropy } from './losses'
+
+export class StudyHead extends Module {
+  readonly study: Dense
+  readonly none: Dense
+
+  constructor(pooledChannels: number, studyClasses: number) {
+    super()
+    this.study = this.addChild('study', new Dense(pooledChannels, studyClasses))
+    this.none = this.addChild('none', new Dense(pooledChannels, 1))
+  }
+
+  forward(pooled: tf.Tensor2D): { studyLogits: tf.Tensor2D; noneLogits: tf.Tensor2D } {
+    return { studyLogits: this.study.forward(pooled), noneLogits: this.none.forward(pooled) }
+  }
+}
+
+/**
+ * Study cross-entropy over images whose study class is known, and `none` BCE over images whose
+ * opacity status is known (null entries are left out of each mean).
+ */
+export function imageLevelLosses(
+  outputs: { studyLogits: tf.Tensor2D; noneLogits: tf.Tensor2D },
+  studyClass: Array<number | null>,
+  hasOpacity: Array<boolean | null>
+): { study: tf.Scalar; none: tf.Scalar } {
+  const [batch, classes] = outputs.studyLogits.shape
+  const studyOneHot = new Float32Array(batch * classes)
+  const studyMask = new Float32Array(batch)
+  const noneTarget = new Float32Array(batch)
+  const noneMask = new Float32Array(batch)
+  for (let b = 0; b < batch; b++) {
+    const label = studyClass[b]
+    if (label !== null && label !== undefined) {
+      studyOneHot[b * classes + label] = 1
+      studyMask[b] = 1
+    }
+    const opacity = hasOpacity[b]
+    if (opacity !== null && opacity !== undefined) {
+      noneTarget[b] = opacity ? 0 : 1
+      noneMask[b] = 1
+    }
+  }
+  const study = maskedSoftmaxCrossEntropy(
+    outputs.studyLogits,
+    tf.tensor2d(studyOneHot, [batch, classes]),
+    tf.tensor1d(studyMask)
+  )
+  const noneMaskTensor = tf.tensor1d(noneMask)
+  const perImage = sigmoidCrossEntropy(tf.reshape(outputs.noneLogits, [batch]), tf.tensor1d(noneTarget))
+  const none = tf.div(
+    tf.sum(tf.mul(perImage, noneMaskTensor)),
+    tf.maximum(tf.sum(noneMaskTensor), 1)
+  ) as tf.Scalar
+  return { study, none }
+}
