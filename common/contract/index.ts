@@ -62,7 +62,11 @@ export const calls = {
   /** Reads a Kaggle submission CSV whose image rows become the prediction layer. */
   loadPredictions: json(z.strictObject({ datasetId: s.DatasetId, path: s.FolderPath }), s.PredictionsSummary),
   predictions: json(onImage, z.array(s.Prediction)),
-  imagePixels: binary(onImage, s.DecodedImageMeta),
+  /** Stored pixels for the viewer; `prefetch` marks a neighbour loaded ahead of need (it yields to the image shown). */
+  imagePixels: binary(
+    z.strictObject({ datasetId: s.DatasetId, imageId: s.ImageId, prefetch: z.boolean().optional() }),
+    s.DecodedImageMeta
+  ),
   thumbnail: binary(
     z.strictObject({ datasetId: s.DatasetId, imageId: s.ImageId, size: z.number().int().min(16).max(512) }),
     s.ThumbnailMeta

@@ -13,5 +13,12 @@ export {
   windowFromRange
 } from './voi'
 export type { DisplayOptions, VoiChoice } from './voi'
-export { boxFromLetterbox, boxToLetterbox, letterbox, letterboxGeometry, resizeGray } from './resize'
+export {
+  boxFromLetterbox,
+  boxToLetterbox,
+  letterbox,
+  letterboxGeometry,
+  resizeGray,
+  resizeThroughLut
+} from './resize'
 export type { LetterboxGeometry, PixelBox } from './resize'

@@ -78,6 +78,47 @@ export function resizeGray<T extends GrayPixels>(
   return out
 }
 
+/**
+ * resizeGray of the image `lut[src[i] - offset]` without making that full-size image first: the
+ * same bytes, a pass and an allocation fewer (thumbnails of 2k x 2k images straight from stored values).
+ */
+export function resizeThroughLut(
+  src: ArrayLike<number>,
+  lut: Uint8Array,
+  offset: number,
+  srcW: number,
+  srcH: number,
+  dstW: number,
+  dstH: number
+): Uint8Array {
+  if (src.length !== srcW * srcH)
+    throw new RangeError(`resizeThroughLut: ${src.length} pixels is not ${srcW}x${srcH}`)
+  if (dstW < 1 || dstH < 1) throw new RangeError(`resizeThroughLut: bad target size ${dstW}x${dstH}`)
+  const fx = axisFilter(srcW, dstW)
+  const fy = axisFilter(srcH, dstH)
+  const rows = new Float32Array(srcH * dstW)
+  for (let y = 0; y < srcH; y++) {
+    const row = y * srcW
+    for (let x = 0; x < dstW; x++) {
+      let acc = 0
+      const base = x * fx.stride
+      for (let k = 0; k < fx.count[x]; k++)
+        acc += lut[src[row + fx.start[x] + k] - offset] * fx.weights[base + k]
+      rows[y * dstW + x] = acc
+    }
+  }
+  const out = new Uint8Array(dstW * dstH)
+  for (let y = 0; y < dstH; y++) {
+    const base = y * fy.stride
+    for (let x = 0; x < dstW; x++) {
+      let acc = 0
+      for (let k = 0; k < fy.count[y]; k++) acc += rows[(fy.start[y] + k) * dstW + x] * fy.weights[base + k]
+      out[y * dstW + x] = Math.round(acc)
+    }
+  }
+  return out
+}
+
 /** Where the image sits inside a letterboxed target: target = source * scale + offset. */
 export interface LetterboxGeometry {
   /** Nominal scale; scaleX/scaleY are the exact per-axis factors after rounding the resized size. */

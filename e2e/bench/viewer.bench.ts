@@ -106,6 +106,9 @@ test('viewer: time to pixels and W/L frame rate on 2k x 2k 16-bit images', async
     const syntaxOf = new Map(images.map((image: BenchImage) => [image.imageId, image.syntax]))
 
     const cold: Record<string, number[]> = {}
+    // Every cold sample in the order taken (the first pays whatever start-up is left), for spread across runs.
+    const coldSamples: Array<{ imageId: string; syntax: string; ms: number; serverWaitMs: number | null }> =
+      []
     // Where cold time goes: the pixel request (server wait + transfer), then building and drawing.
     const coldRequest: number[] = []
     const coldServer: number[] = []
@@ -116,6 +119,12 @@ test('viewer: time to pixels and W/L frame rate on 2k x 2k 16-bit images', async
     for (let i = 0; i < order.length; i += 4) {
       const shown = await showImage(page, datasetId, order[i])
       ;(cold[syntaxOf.get(order[i])!] ??= []).push(shown.ms)
+      coldSamples.push({
+        imageId: order[i],
+        syntax: syntaxOf.get(order[i])!,
+        ms: Math.round(shown.ms * 10) / 10,
+        serverWaitMs: shown.waitMs === null ? null : Math.round(shown.waitMs * 10) / 10
+      })
       if (shown.requestMs !== null) {
         coldRequest.push(shown.requestMs)
         coldServer.push(shown.waitMs!)
@@ -299,10 +308,23 @@ test('viewer: time to pixels and W/L frame rate on 2k x 2k 16-bit images', async
         framesPerSecond: Math.round((perFrame.frames / perFrame.seconds) * 10) / 10,
         rendersPerSecond: Math.round((perFrame.renders / perFrame.seconds) * 10) / 10,
         renderMs: stats(perFrame.renderMs)
+      },
+      samples: {
+        cold: coldSamples,
+        nextPrefetchedMs: next.map((ms) => Math.round(ms * 10) / 10),
+        revisitCachedMs: revisit.map((ms) => Math.round(ms * 10) / 10)
       }
     }
     mkdirSync(join(repoRoot, 'bench-results'), { recursive: true })
     writeFileSync(join(repoRoot, 'bench-results', 'viewer.json'), JSON.stringify(result, null, 2) + '\n')
+    // Each run also kept under its own name when asked (CXR_BENCH_RUNS_DIR), to compare spreads across runs.
+    if (process.env.CXR_BENCH_RUNS_DIR) {
+      mkdirSync(process.env.CXR_BENCH_RUNS_DIR, { recursive: true })
+      writeFileSync(
+        join(process.env.CXR_BENCH_RUNS_DIR, `viewer-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
+        JSON.stringify(result, null, 2) + '\n'
+      )
+    }
     console.log(JSON.stringify(result, null, 2))
   } finally {
     await browser.close()

@@ -1,6 +1,7 @@
 // The back end behind the contract, written once in plain Node: the web host serves it over HTTP
 // and the desktop app runs it in a utility process. Each handler is a thin use of a core service.
 import { EventEmitter } from 'node:events'
+import { availableParallelism } from 'node:os'
 import { version } from '../../package.json'
 import { QUALITY_RULES, QUALITY_RULE_NAMES, qualityReport } from '../core/quality'
 import { computeEda } from '../core/eda'
@@ -12,6 +13,7 @@ import type { Handlers } from './dispatch'
 import { validateFile, validateFolder } from './folders'
 import { ensureDemoDataset } from './demo'
 import { cachedThumbnail, pixelPayload, type ImageDecoder } from './pixels'
+import { ThumbnailCache } from './thumbnail-cache'
 import { readSubmissionPredictions } from './predictions'
 import { RecentDatasets } from './recent'
 import { datasetIdOf, DatasetSession } from './session'
@@ -19,8 +21,10 @@ import { datasetIdOf, DatasetSession } from './session'
 export interface BackendOptions {
   workspace: string
   host: 'electron' | 'web'
-  /** Decoders for what the user is looking at and for background work (thumbnails, pixel checks); DecodePools by default. */
-  decoders?: { view: ImageDecoder; background: ImageDecoder }
+  /** The decoder for the viewer, prefetches and background work (thumbnails, pixel checks); a DecodePool by default. */
+  decoder?: ImageDecoder
+  /** Bound of the workspace's on-disk thumbnail cache; default 256 MB. */
+  thumbnailCacheBytes?: number
   logError?: (message: string) => void
 }
 
@@ -43,16 +47,14 @@ export function createBackend(options: BackendOptions): Backend {
   const sessions = new Map<string, DatasetSession>()
   const opening = new Map<string, Promise<DatasetSession>>()
   const jobs = new Map<string, AbortController>()
-  // Two pools: the image the user selected never queues behind thumbnails or a pixel check.
-  const pools: Partial<Record<'view' | 'background', ImageDecoder>> = { ...options.decoders }
-  const decoderFor = async (use: 'view' | 'background'): Promise<ImageDecoder> => {
-    if (!pools[use]) {
-      const { DecodePool } = await import('../core/dicom/pool')
-      pools[use] =
-        use === 'view' ? new DecodePool() : new DecodePool({ size: 1, cacheBytes: 64 * 1024 * 1024 })
-    }
-    return pools[use]!
-  }
+  // One pool with priorities: the image the user selected goes first and keeps a worker of its own,
+  // prefetched neighbours next, thumbnails and pixel checks last (at least two workers, so one is free).
+  let pool: Promise<ImageDecoder> | null = options.decoder ? Promise.resolve(options.decoder) : null
+  const decoder = (): Promise<ImageDecoder> =>
+    (pool ??= import('../core/dicom/pool').then(
+      ({ DecodePool }) => new DecodePool({ size: Math.max(2, availableParallelism() - 1) })
+    ))
+  const thumbnails = new ThumbnailCache(workspace, options.thumbnailCacheBytes)
 
   /** Runs `work` as a job the renderer can follow (progress events) and cancel (cancelJob). */
   const job = async <T>(
@@ -92,6 +94,11 @@ export function createBackend(options: BackendOptions): Backend {
     }
     const session = await pending
     sessions.set(session.datasetId, session)
+    // start the decode workers and this dataset's codecs now, not on the first image the user picks
+    const syntaxes = new Set(session.dataset.images.flatMap((image) => image.record?.transferSyntaxUid ?? []))
+    void decoder()
+      .then((found) => found.warm(syntaxes))
+      .catch((err: Error) => logError(`warming the decode workers failed: ${err.message}`))
     const summary = session.summary()
     await recent.add({
       datasetId: summary.datasetId,
@@ -144,7 +151,12 @@ export function createBackend(options: BackendOptions): Backend {
     eda: async ({ datasetId }) => ({ ...computeEda((await session(datasetId)).dataset) }),
     quality: async ({ datasetId, pixels, jobId }) => {
       const found = await session(datasetId)
-      const pool = pixels ? await decoderFor('background') : null
+      const background = pixels ? await decoder() : null
+      // a pixel check over the whole dataset must neither delay the viewer nor flush its cache
+      const pool = background && {
+        decode: (absPath: string, relPath?: string) =>
+          background.decode(absPath, relPath, { priority: 'background' })
+      }
       const report = await job(jobId, (onProgress, signal) =>
         qualityReport(found.dataset, { pool, workspace, policy: found.policy, onProgress, signal })
       )
@@ -176,21 +188,27 @@ export function createBackend(options: BackendOptions): Backend {
       return { source: file, images: found.predictions.size, boxes: opacities.length }
     },
     predictions: async ({ datasetId, imageId }) => (await session(datasetId)).predictions.get(imageId) ?? [],
-    imagePixels: async ({ datasetId, imageId }) => {
+    imagePixels: async ({ datasetId, imageId, prefetch }) => {
       const { absPath, image } = (await session(datasetId)).file(imageId)
-      const pool = await decoderFor('view')
+      const pool = await decoder()
       const started = performance.now()
-      const decoded = await pool.decode(absPath, image.record!.path).catch((err: Error) => {
-        throw err instanceof UserError ? err : new UserError(`${image.record!.path}: ${err.message}`)
-      })
-      return pixelPayload(imageId, decoded, performance.now() - started)
+      const decoded = await pool
+        .decodeWithStats(absPath, image.record!.path, { priority: prefetch ? 'prefetch' : 'view' })
+        .catch((err: Error) => {
+          if (err instanceof UserError) throw err
+          // a superseded prefetch already names the file
+          throw new UserError(
+            err.name === 'DecodeSupersededError' ? err.message : `${image.record!.path}: ${err.message}`
+          )
+        })
+      return pixelPayload(imageId, decoded.image, decoded.stats, performance.now() - started)
     },
     thumbnail: async ({ datasetId, imageId, size }) => {
       const found = await session(datasetId)
       const { absPath, image } = found.file(imageId)
-      const pool = await decoderFor('background')
       return cachedThumbnail(
-        pool,
+        await decoder(),
+        thumbnails,
         found.cacheDir,
         { absPath, relPath: image.record!.path, mtimeMs: image.record!.mtimeMs },
         size
@@ -207,7 +225,7 @@ export function createBackend(options: BackendOptions): Backend {
     },
     async close() {
       for (const controller of jobs.values()) controller.abort()
-      await Promise.all(Object.values(pools).map((pool) => pool.close()))
+      await (await pool)?.close()
     }
   }
 }

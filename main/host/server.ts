@@ -33,6 +33,7 @@ export interface WebHost {
 }
 
 const MAX_REQUEST_BYTES = 1 << 20
+const KEEP_ALIVE_MS = 60_000
 
 export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   const host = options.host ?? '127.0.0.1'
@@ -91,6 +92,8 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
         res.setHeader('content-type', BINARY_CONTENT_TYPE)
         res.setHeader('content-length', header.byteLength + data.byteLength)
         res.setHeader('cache-control', 'no-store')
+        // headers, frame header and pixels leave in one writev, the pixels straight from the decoder's buffer
+        res.cork()
         res.write(header)
         return void res.end(data)
       }
@@ -127,6 +130,8 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
       if (client.readyState === client.OPEN) client.send(message)
   })
 
+  // The page's connection stays open while the user looks at an image, so the next one skips the handshake.
+  server.keepAliveTimeout = KEEP_ALIVE_MS
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port ?? 0, host, () => {

@@ -1,6 +1,8 @@
 import { createRouter, createWebHashHistory } from 'vue-router'
 import HomeView from './views/HomeView.vue'
 
+const ViewerView = () => import('./views/ViewerView.vue')
+
 // Hash history: the same build loads from cxr://app/index.html in Electron and from the web host.
 export const router = createRouter({
   history: createWebHashHistory(),
@@ -15,7 +17,7 @@ export const router = createRouter({
     {
       path: '/d/:datasetId/view/:imageId',
       name: 'viewer',
-      component: () => import('./views/ViewerView.vue'),
+      component: ViewerView,
       props: true
     },
     {
@@ -26,4 +28,12 @@ export const router = createRouter({
     },
     { path: '/:pathMatch(.*)*', redirect: '/' }
   ]
+})
+
+// The viewer's code (cornerstone included) is fetched and compiled while the user looks at a list,
+// so selecting the first image does not wait for it.
+router.afterEach((to) => {
+  if (to.name !== 'studies' && to.name !== 'data') return
+  const idle = globalThis.requestIdleCallback ?? ((run: () => void) => setTimeout(run, 200))
+  idle(() => void ViewerView(), { timeout: 2000 })
 })

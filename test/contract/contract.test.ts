@@ -14,6 +14,7 @@ describe('contract request schemas', () => {
     ['openDataset', { path: '/data', extra: true }, '(request)'],
     ['listImages', { datasetId: '../../etc' }, 'datasetId'],
     ['imagePixels', { datasetId, imageId: '../secret' }, 'imageId'],
+    ['imagePixels', { datasetId, imageId: 'abc', prefetch: 'yes' }, 'prefetch'],
     ['thumbnail', { datasetId, imageId: 'abc', size: 100000 }, 'size'],
     ['setPolicy', { datasetId, policy: 'keep-everything' }, 'policy'],
     ['quality', { datasetId }, 'pixels']
@@ -27,6 +28,7 @@ describe('contract request schemas', () => {
     expect(parseRequest('openDataset', { path: '/data/siim' }).ok).toBe(true)
     expect(parseRequest('imagePixels', { datasetId, imageId: '65761e66de9f' }).ok).toBe(true)
     expect(parseRequest('imagePixels', { datasetId, imageId: '1.2.840.113619.2.55.3' }).ok).toBe(true)
+    expect(parseRequest('imagePixels', { datasetId, imageId: '65761e66de9f', prefetch: true }).ok).toBe(true)
     expect(parseRequest('appInfo', undefined).ok).toBe(true)
   })
 

@@ -3,11 +3,13 @@ import {
   boxFromLetterbox,
   boxToLetterbox,
   chooseVoi,
+  displayLut,
   letterbox,
   linearVoi,
   modalityValues,
   renderDisplay,
   resizeGray,
+  resizeThroughLut,
   robustWindow,
   type DecodedImage
 } from '../../common/pixels'
@@ -126,6 +128,18 @@ describe('VOI', () => {
 })
 
 describe('resize and letterbox', () => {
+  it('shrinks through the display table to the same bytes as shrinking the display image', () => {
+    // 301 x 203 signed 12-bit values into a 48-pixel thumbnail: fractional area weights on both axes
+    const [width, height] = [301, 203]
+    const pixels = Int16Array.from({ length: width * height }, (_, i) => ((i * 7919) % 4096) - 2048)
+    const img = image(pixels, { rows: height, columns: width, pixelRepresentation: 1, bitsStored: 12 })
+    const { min, lut } = displayLut(img, { window: { center: 100, width: 1500 } })
+    const display = renderDisplay(img, { window: { center: 100, width: 1500 } })
+    expect(resizeThroughLut(pixels, lut, min, width, height, 48, 32)).toEqual(
+      resizeGray(display, width, height, 48, 32)
+    )
+  })
+
   it('area-averages when shrinking', () => {
     const src = new Uint8Array([0, 100, 200, 40, 100, 0, 40, 200, 10, 10, 30, 30, 10, 10, 30, 30])
     expect(Array.from(resizeGray(src, 4, 4, 2, 2))).toEqual([50, 120, 10, 30])

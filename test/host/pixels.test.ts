@@ -56,12 +56,10 @@ describe('pixelStats (the viewer payload header)', () => {
 
   it('ships the stored values themselves, viewable without a copy', () => {
     const pixels = radiograph(Int16Array, -500, 1500, 6)
-    const { meta, data } = pixelPayload(
-      'abc',
-      { ...image(pixels), windowCenter: [40, 300], windowWidth: [400, 0] },
-      3
-    )
+    const decoded = { ...image(pixels), windowCenter: [40, 300], windowWidth: [400, 0] }
+    const { meta, data } = pixelPayload('abc', decoded, pixelStats(decoded), 3)
     expect(meta.pixelFormat).toBe('int16')
+    expect([meta.minPixelValue, meta.maxPixelValue]).toEqual([-500, 1500])
     expect(data.buffer).toBe(pixels.buffer)
     // a width below 1 is not a usable window (PS3.3 C.11.2.1.2): only the first pair is offered
     expect(meta.fileWindows).toEqual([{ center: 40, width: 400 }])

@@ -36,6 +36,7 @@ function send(
   })
 }
 
+const BIG_IMAGE = Int16Array.from({ length: 2048 * 2048 }, (_, i) => ((i * 7919) % 65536) - 32768)
 const events = new EventEmitter()
 const handlers = {
   appInfo: async () => ({
@@ -45,6 +46,8 @@ const handlers = {
     platform: 'linux',
     nativeDialog: false
   }),
+  /** A 2k x 2k 16-bit image: the payload arrives in many chunks and is reassembled by the client. */
+  imagePixels: async () => ({ meta: { imageId: 'big' }, data: new Uint8Array(BIG_IMAGE.buffer) }),
   thumbnail: async ({ size }: { size: number }) => ({
     meta: { width: size, height: 2 },
     data: Uint8Array.from({ length: size * 2 }, (_, i) => i)
@@ -162,6 +165,24 @@ describe('web host calls and events', () => {
     expect(thumb.meta).toEqual({ width: 64, height: 2 })
     expect(Array.from(thumb.data.slice(0, 4))).toEqual([0, 1, 2, 3])
     expect(thumb.data.length).toBe(128)
+  })
+
+  it('delivers a 2k x 2k 16-bit image byte for byte, viewable as Int16Array without a copy', async () => {
+    const api = createClient(httpTransport({ baseUrl: host.origin, token: host.token }))
+    const { meta, data } = await api.imagePixels({ datasetId: '0123456789abcdef', imageId: 'big' })
+    expect(meta).toEqual({ imageId: 'big' })
+    expect(data.byteLength).toBe(BIG_IMAGE.byteLength)
+    expect(data.byteOffset % 8).toBe(0)
+    const pixels = new Int16Array(data.buffer, data.byteOffset, data.byteLength / 2)
+    // compared as bytes: a deep equality over 4M elements takes seconds
+    expect(
+      Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength).equals(Buffer.from(BIG_IMAGE.buffer))
+    ).toBe(true)
+    expect([pixels[0], pixels[1], pixels[2048 * 2048 - 1]]).toEqual([
+      BIG_IMAGE[0],
+      BIG_IMAGE[1],
+      BIG_IMAGE.at(-1)
+    ])
   })
 
   it('only takes POSTed JSON calls', async () => {

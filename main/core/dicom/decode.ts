@@ -2,7 +2,8 @@
 // pipeline needs (common/pixels). Colour images are converted to grey (luma): CXR Studio shows
 // and trains on grey radiographs, and a colour secondary capture is better seen grey than refused.
 import type { DataSet } from 'dicom-parser'
-import { readFile } from 'node:fs/promises'
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
+import { open } from 'node:fs/promises'
 import type { DecodedImage, StoredPixels, VoiLut } from '../../../common/pixels'
 import { FileReadError, errorMessage } from '../errors'
 import { decodeJpegDct } from './codecs/jpeg-dct'
@@ -20,6 +21,8 @@ type Facts = ReturnType<typeof imageFacts>
 /** Decoded samples of one frame before masking: grey or 3-channel, plus how many bits are significant. */
 interface Samples {
   values: ArrayLike<number>
+  /** `values` is memory of this decode alone (a codec's output, a copy, or a file read for it). */
+  owned: boolean
   components: number
   planar: boolean
   significantBits?: number
@@ -27,21 +30,72 @@ interface Samples {
   height?: number
 }
 
-export async function decodeFile(absPath: string, relPath: string = absPath): Promise<DecodedImage> {
-  let bytes: Buffer
+/**
+ * `syncRead`: read on the calling thread. Decode workers do, so the image the user waits for never
+ * queues in libuv's shared thread pool behind other file work (thumbnail writes and their fsyncs).
+ */
+export async function decodeFile(
+  absPath: string,
+  relPath: string = absPath,
+  options: { syncRead?: boolean } = {}
+): Promise<DecodedImage> {
+  let bytes: Uint8Array
   try {
-    bytes = await readFile(absPath)
+    bytes = options.syncRead ? readWholeSync(absPath) : await readWhole(absPath)
   } catch (err) {
     throw new FileReadError(
       relPath,
       `cannot read: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`
     )
   }
-  return decodeBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), relPath)
+  return decodeOwnBytes(bytes, relPath, true)
+}
+
+/**
+ * The file in one read into a buffer of its own (readFile takes 512 KiB per thread-pool round trip,
+ * 16 of them for a 2k x 2k image); native pixels are then viewed in place, not copied.
+ */
+async function readWhole(absPath: string): Promise<Uint8Array> {
+  const handle = await open(absPath, 'r')
+  try {
+    const { size } = await handle.stat()
+    const bytes = new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size)
+    let filled = 0
+    while (filled < size) {
+      const { bytesRead } = await handle.read(bytes, filled, size - filled, filled)
+      if (bytesRead === 0) break
+      filled += bytesRead
+    }
+    return bytes.subarray(0, filled)
+  } finally {
+    await handle.close()
+  }
+}
+
+function readWholeSync(absPath: string): Uint8Array {
+  const fd = openSync(absPath, 'r')
+  try {
+    const { size } = fstatSync(fd)
+    const bytes = new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size)
+    let filled = 0
+    while (filled < size) {
+      const bytesRead = readSync(fd, bytes, filled, size - filled, filled)
+      if (bytesRead === 0) break
+      filled += bytesRead
+    }
+    return bytes.subarray(0, filled)
+  } finally {
+    closeSync(fd)
+  }
 }
 
 /** Decodes frame 0 of a complete DICOM file held in memory; `path` names it in errors. */
-export async function decodeBytes(bytes: Uint8Array, path: string): Promise<DecodedImage> {
+export function decodeBytes(bytes: Uint8Array, path: string): Promise<DecodedImage> {
+  return decodeOwnBytes(bytes, path, false)
+}
+
+/** `owned`: nobody else holds `bytes`, so native pixels may be viewed and masked in place. */
+async function decodeOwnBytes(bytes: Uint8Array, path: string, owned: boolean): Promise<DecodedImage> {
   const { dataSet, transferSyntaxUid } = parseComplete(bytes, path)
   const facts = imageFacts(dataSet)
   if (!facts.rows || !facts.columns)
@@ -52,7 +106,7 @@ export async function decodeBytes(bytes: Uint8Array, path: string): Promise<Deco
     throw new FileReadError(path, `unsupported Samples per Pixel ${facts.samplesPerPixel}`)
   let samples: Samples
   try {
-    samples = await decodeSamples(dataSet, transferSyntaxUid, facts, path)
+    samples = await decodeSamples(dataSet, transferSyntaxUid, facts, path, owned)
   } catch (err) {
     if (err instanceof FileReadError) throw err
     throw new FileReadError(
@@ -82,7 +136,9 @@ export async function decodeBytes(bytes: Uint8Array, path: string): Promise<Deco
     pixels = toStoredValues(
       grey.length > pixelCount ? sliceOf(grey, pixelCount) : grey,
       layout,
-      samples.significantBits
+      samples.significantBits,
+      // converted grey is always fresh; raw samples only when the decode owns them
+      grey !== samples.values || samples.owned
     )
   } catch (err) {
     throw new FileReadError(path, errorMessage(err))
@@ -113,7 +169,13 @@ function sliceOf(values: ArrayLike<number>, count: number): ArrayLike<number> {
     : Array.prototype.slice.call(values, 0, count)
 }
 
-async function decodeSamples(dataSet: DataSet, uid: string, facts: Facts, path: string): Promise<Samples> {
+async function decodeSamples(
+  dataSet: DataSet,
+  uid: string,
+  facts: Facts,
+  path: string,
+  ownedBytes: boolean
+): Promise<Samples> {
   const pixelData = dataSet.elements[PIXEL_DATA]
   const layout = facts
   const planar = dataSet.uint16('x00280006') === 1
@@ -125,8 +187,10 @@ async function decodeSamples(dataSet: DataSet, uid: string, facts: Facts, path: 
         raw,
         facts.bitsAllocated,
         uid === TS.explicitBig,
-        facts.pixelRepresentation === 1
+        facts.pixelRepresentation === 1,
+        ownedBytes
       ),
+      owned: true,
       components,
       planar
     }
@@ -144,7 +208,8 @@ async function decodeSamples(dataSet: DataSet, uid: string, facts: Facts, path: 
       const bytesPer = Math.ceil(facts.bitsAllocated / 8)
       const raw = decodeRle(frame, facts.rows * facts.columns, bytesPer, components)
       return {
-        values: nativeSamples(raw, facts.bitsAllocated, false, facts.pixelRepresentation === 1),
+        values: nativeSamples(raw, facts.bitsAllocated, false, facts.pixelRepresentation === 1, true),
+        owned: true,
         components,
         planar: false
       }
@@ -155,6 +220,7 @@ async function decodeSamples(dataSet: DataSet, uid: string, facts: Facts, path: 
       const decoded = decodeJpegLossless(frame, bytesPerSample)
       return {
         values: decoded.samples,
+        owned: true,
         components: decoded.components,
         planar: false,
         width: decoded.width,
@@ -170,6 +236,7 @@ async function decodeSamples(dataSet: DataSet, uid: string, facts: Facts, path: 
         const inRange = facts.pixelRepresentation === 0 && decoded.precision <= facts.bitsStored
         return {
           values: decoded.pixels,
+          owned: true,
           components: 1,
           planar: false,
           width: decoded.width,
@@ -190,30 +257,38 @@ async function decodeSamples(dataSet: DataSet, uid: string, facts: Facts, path: 
   }
 }
 
-/** Typed view of native little/big-endian samples (copied so the result owns an aligned buffer). */
+/**
+ * Typed view of native little/big-endian samples. `inPlace` (the bytes belong to this decode): an
+ * aligned little-endian frame is viewed where it lies; otherwise it is copied into an aligned buffer.
+ */
 function nativeSamples(
   raw: Uint8Array,
   bitsAllocated: number,
   bigEndian: boolean,
-  signed: boolean
+  signed: boolean,
+  inPlace: boolean
 ): ArrayLike<number> {
   if (bitsAllocated === 1) {
     const bits = new Uint8Array(raw.length * 8)
     for (let i = 0; i < bits.length; i++) bits[i] = (raw[i >> 3] >> (i & 7)) & 1
     return bits
   }
-  if (bitsAllocated === 8) return raw
-  const bytes = raw.slice()
+  if (bitsAllocated === 8) return inPlace && raw.byteLength * 2 >= raw.buffer.byteLength ? raw : raw.slice()
   const width = bitsAllocated / 8
+  // not when the frame is a small part of the file (multi-frame): the view would keep all of it alive
+  const view =
+    inPlace && !bigEndian && raw.byteOffset % width === 0 && raw.byteLength * 2 >= raw.buffer.byteLength
+  const bytes = view ? raw : raw.slice()
   const count = Math.floor(bytes.length / width)
   if (bigEndian) {
-    const words = Buffer.from(bytes.buffer, 0, count * width)
+    const words = Buffer.from(bytes.buffer, bytes.byteOffset, count * width)
     if (width === 2) words.swap16()
     else words.swap32()
   }
+  const { buffer, byteOffset } = bytes
   if (bitsAllocated === 16)
-    return signed ? new Int16Array(bytes.buffer, 0, count) : new Uint16Array(bytes.buffer, 0, count)
-  return signed ? new Int32Array(bytes.buffer, 0, count) : new Uint32Array(bytes.buffer, 0, count)
+    return signed ? new Int16Array(buffer, byteOffset, count) : new Uint16Array(buffer, byteOffset, count)
+  return signed ? new Int32Array(buffer, byteOffset, count) : new Uint32Array(buffer, byteOffset, count)
 }
 
 function codecSamples(frame: CodecFrame, facts: Facts): Samples {
@@ -231,6 +306,7 @@ function codecSamples(frame: CodecFrame, facts: Facts): Samples {
   const significantBits = bitsPerSample > facts.bitsStored ? bitsPerSample : facts.bitsStored
   return {
     values,
+    owned: true,
     components: frame.componentCount,
     planar: false,
     significantBits,

@@ -1,9 +1,15 @@
-// Messages between DecodePool (main thread) and main/workers/decode-worker.ts.
+// Messages between DecodePool (main thread) and main/workers/decode-worker.ts. A worker gets one
+// request at a time, so the pool's queue, not the worker's, decides what runs next.
 import type { DecodedImage, DisplayOptions, GrayImage } from '../../../common/pixels'
+import type { PixelStats } from './pixel-stats'
 
 export type DecodeRequest =
-  | { id: number; op: 'decode'; absPath: string; relPath: string }
-  /** Decodes (or uses `image`, a copy of a cached decode) and renders; `thumbnail` also shrinks it. */
+  /** `stats`: also the viewer's range and auto window, computed in the worker. */
+  | { id: number; op: 'decode'; absPath: string; relPath: string; stats: boolean }
+  /**
+   * Decodes (or uses `image`, a copy of a cached decode) and renders; `thumbnail` also shrinks it.
+   * `returnImage`: hand a fresh decode back for the pool's cache.
+   */
   | {
       id: number
       op: 'render'
@@ -12,8 +18,19 @@ export type DecodeRequest =
       image?: DecodedImage
       display: DisplayOptions
       thumbnail?: number
+      returnImage: boolean
     }
+  /** Loads the worker and the codecs these transfer syntaxes need. */
+  | { id: number; op: 'warm'; transferSyntaxUids: string[] }
 
 export type DecodeResponse =
-  | { id: number; ok: true; image?: DecodedImage; gray?: GrayImage }
+  | {
+      id: number
+      ok: true
+      image?: DecodedImage
+      stats?: PixelStats
+      gray?: GrayImage
+      /** warm: the codec modules now loaded. */
+      codecs?: string[]
+    }
   | { id: number; ok: false; message: string; path?: string; reason?: string }

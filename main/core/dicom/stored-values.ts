@@ -12,30 +12,35 @@ export interface SampleLayout {
 /**
  * `samples` are the raw sample values of one grey frame; `significantBits` is how many low bits
  * carry the value (Bits Stored, or more when a JPEG 2000 codestream is wider than the header says).
+ * With `reuse`, samples already in the right typed array are masked in place and returned, not copied.
  */
 export function toStoredValues(
   samples: ArrayLike<number>,
   layout: SampleLayout,
-  significantBits = layout.bitsStored
+  significantBits = layout.bitsStored,
+  reuse = false
 ): StoredPixels {
   const signed = layout.pixelRepresentation === 1
   const container = layout.bitsAllocated <= 8 ? 8 : layout.bitsAllocated <= 16 ? 16 : 32
   const bits = Math.min(container, Math.max(1, significantBits))
   const shift =
     significantBits === layout.bitsStored ? Math.max(0, layout.highBit + 1 - layout.bitsStored) : 0
-  const out: StoredPixels =
+  const Out =
     container === 8
       ? signed
-        ? new Int8Array(samples.length)
-        : new Uint8Array(samples.length)
+        ? Int8Array
+        : Uint8Array
       : container === 16
         ? signed
-          ? new Int16Array(samples.length)
-          : new Uint16Array(samples.length)
-        : new Int32Array(samples.length)
+          ? Int16Array
+          : Uint16Array
+        : Int32Array
+  // every pass below reads sample i before writing value i, so working in place is safe
+  const out: StoredPixels =
+    reuse && samples instanceof Out ? (samples as StoredPixels) : new Out(samples.length)
   if (bits === container && shift === 0) {
     // the container's own interpretation (two's complement when signed) is already right
-    out.set(samples as ArrayLike<number>)
+    if (out !== samples) out.set(samples as ArrayLike<number>)
     if (container === 32 && !signed && bits === 32) {
       for (let i = 0; i < out.length; i++)
         if (out[i] < 0) throw new RangeError('unsigned 32-bit stored values above 2^31 are not supported')

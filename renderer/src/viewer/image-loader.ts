@@ -21,12 +21,17 @@ export function registerImageLoader(): void {
   if (registered) return
   registered = true
   cornerstone.imageCache.setMaximumSizeBytes(CACHE_BYTES)
-  cornerstone.registerImageLoader(SCHEME, (id) => ({ promise: loadImage(id) }))
+  cornerstone.registerImageLoader(SCHEME, (id, options) => ({
+    promise: loadImage(id, (options as { prefetch?: boolean } | undefined)?.prefetch === true)
+  }))
 }
 
-async function loadImage(id: string): Promise<Image> {
+async function loadImage(id: string, prefetch: boolean): Promise<Image> {
   const [, datasetId, encoded] = id.split(':')
-  const { meta, data } = await api.imagePixels({ datasetId, imageId: decodeURIComponent(encoded) })
+  const imageId = decodeURIComponent(encoded)
+  const { meta, data } = await api.imagePixels(
+    prefetch ? { datasetId, imageId, prefetch } : { datasetId, imageId }
+  )
   const pixels = typedView(meta.pixelFormat, data)
   const window = meta.fileWindows[0] ?? meta.autoWindow
   const image: CxrImage = {
@@ -53,9 +58,39 @@ async function loadImage(id: string): Promise<Image> {
   return image
 }
 
-/** Loads images into the cache ahead of need; failures surface when the image is actually shown. */
+/** Neighbours in flight at once: enough to keep a worker busy, few enough to drop when the user moves on. */
+const PREFETCH_IN_FLIGHT = 2
+let prefetchWaiting: string[] = []
+let prefetchInFlight = 0
+
+/**
+ * Loads images into the cache ahead of need, a couple at a time and marked as prefetches, so the
+ * image the user selects next goes ahead of them; a new call replaces the ones still waiting.
+ * Failures surface when the image is actually shown.
+ */
 export function prefetch(ids: string[]): void {
-  for (const id of ids) cornerstone.loadAndCacheImage(id).catch(() => undefined)
+  prefetchWaiting = [...ids]
+  pumpPrefetch()
+}
+
+/** The viewer loads an image itself: neighbours of the previous one are no longer wanted. */
+export function cancelPrefetch(): void {
+  prefetchWaiting = []
+}
+
+function pumpPrefetch(): void {
+  while (prefetchInFlight < PREFETCH_IN_FLIGHT && prefetchWaiting.length) {
+    const id = prefetchWaiting.shift()!
+    if (cornerstone.imageCache.getImageLoadObject(id)) continue
+    prefetchInFlight++
+    cornerstone
+      .loadAndCacheImage(id, { prefetch: true })
+      .catch(() => undefined)
+      .finally(() => {
+        prefetchInFlight--
+        pumpPrefetch()
+      })
+  }
 }
 
 const VIEWS: Record<
