@@ -3,11 +3,15 @@ import { registerCoco } from './coco'
 import { registerDecode } from './decode'
 import { registerDemo } from './demo'
 import { registerEda } from './eda'
+import { registerEvaluate } from './evaluate'
 import { registerIndex } from './index-cmd'
+import { registerPredict } from './predict'
 import { registerQuality } from './quality'
 import { registerScore } from './score'
 import { registerServe } from './serve'
 import { registerStart } from './start'
+import { registerSubmit } from './submit'
+import { registerTrain } from './train'
 import { registerValidateSubmission } from './validate-submission'
 import { registerYolo } from './yolo'
 
@@ -23,5 +27,9 @@ export const commands: Array<(program: Command) => void> = [
   registerYolo,
   registerScore,
   registerValidateSubmission,
-  registerDemo
+  registerDemo,
+  registerTrain,
+  registerEvaluate,
+  registerPredict,
+  registerSubmit
 ]

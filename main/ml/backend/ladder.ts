@@ -14,8 +14,9 @@ import './tfjs-gradients'
 import { registerCpuKernelFixes } from './cpu-kernels'
 import { registerWasmKernels, type WasmKernelRegistration } from './wasm-kernels'
 
-export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const
-export type BackendChoice = (typeof BACKEND_CHOICES)[number]
+import { BACKEND_CHOICES, type BackendChoice } from '../names'
+
+export { BACKEND_CHOICES, type BackendChoice } from '../names'
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu'
 
 /** A rung of the ladder that was tried and skipped. */

@@ -2,13 +2,16 @@
 // act on. The resolved config is what runs record in config.json and model.json.
 import { z } from 'zod'
 import { UserError } from '../../core/errors'
-import { BACKBONE_NAMES, type BackboneName } from '../model/backbone'
+import {
+  BACKBONE_NAMES,
+  HEAD_NAMES,
+  PRESET_NAMES,
+  type BackboneName,
+  type HeadName,
+  type PresetName
+} from '../names'
 
-export const HEAD_NAMES = ['efficientdet', 'fcos'] as const
-export type HeadName = (typeof HEAD_NAMES)[number]
-
-export const PRESET_NAMES = ['tiny', 'standard'] as const
-export type PresetName = (typeof PRESET_NAMES)[number]
+export { HEAD_NAMES, PRESET_NAMES, type HeadName, type PresetName }
 
 export const BOX_LOSSES = ['smooth-l1', 'giou'] as const
 

@@ -2,16 +2,7 @@
 import type * as tf from '@tensorflow/tfjs-core'
 import { Module, type ForwardOptions } from './module'
 
-export const BACKBONE_NAMES = [
-  'efficientnet-b0',
-  'efficientnet-b1',
-  'efficientnet-b2',
-  'efficientnet-b3',
-  'mobilenetv2',
-  'resnet18',
-  'resnet34'
-] as const
-export type BackboneName = (typeof BACKBONE_NAMES)[number]
+export { BACKBONE_NAMES, type BackboneName } from '../names'
 
 export interface BackboneOptions {
   /** Channels of the input image (1 for greyscale radiographs). */

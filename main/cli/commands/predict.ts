@@ -1,0 +1,155 @@
+import { InvalidArgumentError, Option, type Command } from 'commander'
+import { resolve } from 'node:path'
+import { BACKEND_CHOICES } from '../../ml/names'
+import type { PredictJob, PredictJobResult } from '../../ml/predict/job'
+import type { PredictionSettings } from '../../ml/predict/predict-images'
+import type { PredictOptions } from '../../ml/predict/run'
+import { printJson, workspaceOf } from '../context'
+import { positiveInteger, runCliJob } from './train'
+
+/** Options `predict`, `submit` and `evaluate` share. */
+export interface PredictCliOptions {
+  checkpoint?: 'best' | 'last'
+  backend?: PredictOptions['backend']
+  batchSize?: number
+  tta?: boolean
+  merge?: PredictionSettings['merge']
+  scoreThreshold?: number
+  maxDetections?: number
+  iouThreshold?: number
+  studyFrom?: PredictionSettings['studyFrom']
+  noneFrom?: PredictionSettings['noneFrom']
+  json?: boolean
+}
+
+function probability(value: string): number {
+  const n = Number(value)
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('expected a number in [0, 1]')
+  return n
+}
+
+export function addPredictionOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--checkpoint <which>', 'checkpoint of the run (default best, else last)').choices([
+        'best',
+        'last'
+      ])
+    )
+    .addOption(new Option('--backend <name>', "tfjs backend (default: the run's)").choices(BACKEND_CHOICES))
+    .option('--batch-size <n>', 'images per inference batch (default 8)', positiveInteger)
+    .option('--tta', 'horizontal-flip test-time augmentation (predict the mirrored image too and merge)')
+    .addOption(
+      new Option(
+        '--merge <mode>',
+        'merge overlapping boxes by class-wise NMS or weighted box fusion (default nms)'
+      ).choices(['nms', 'wbf'])
+    )
+    .option(
+      '--score-threshold <p>',
+      'drop boxes below this confidence (default 0.02: AP rewards long ranked lists)',
+      probability
+    )
+    .option('--iou-threshold <p>', 'same-class overlap merged or suppressed (default 0.5)', probability)
+    .option('--max-detections <n>', 'boxes kept per image (default 30)', positiveInteger)
+    .addOption(
+      new Option(
+        '--study-from <source>',
+        "study probabilities: the study head, the seed's box-majority rule, or their mean (default combined)"
+      ).choices(['study-head', 'box-majority', 'combined'])
+    )
+    .addOption(
+      new Option(
+        '--none-from <source>',
+        "the image 'none' score: the image head, 1 - best box, or their mean (default combined)"
+      ).choices(['head', 'boxes', 'combined'])
+    )
+}
+
+export function predictionSettings(options: PredictCliOptions): Partial<PredictionSettings> {
+  const settings: Partial<PredictionSettings> = {}
+  if (options.tta) settings.flipTta = true
+  if (options.merge) settings.merge = options.merge
+  if (options.scoreThreshold !== undefined) settings.scoreThreshold = options.scoreThreshold
+  if (options.iouThreshold !== undefined) settings.iouThreshold = options.iouThreshold
+  if (options.maxDetections !== undefined) settings.maxDetections = options.maxDetections
+  if (options.studyFrom) settings.studyFrom = options.studyFrom
+  if (options.noneFrom) settings.noneFrom = options.noneFrom
+  return settings
+}
+
+export function predictOptions(
+  run: string,
+  dir: string,
+  options: PredictCliOptions & { split?: PredictOptions['split'] },
+  cmd: Command
+): PredictOptions {
+  return {
+    run: resolve(run),
+    dicomDir: resolve(dir),
+    workspace: workspaceOf(cmd),
+    checkpoint: options.checkpoint,
+    backend: options.backend,
+    batchSize: options.batchSize,
+    split: options.split,
+    settings: predictionSettings(options)
+  }
+}
+
+export function printPredictSummary(result: PredictJobResult): void {
+  process.stdout.write(
+    `${result.images} image(s) in ${result.studies} stud${result.studies === 1 ? 'y' : 'ies'} predicted with ${result.checkpoint.name} ` +
+      `(epoch ${result.checkpoint.epoch}, step ${result.checkpoint.globalStep}) on ${result.backend}: ${result.boxes} box(es)\n`
+  )
+  for (const e of result.errors.slice(0, 20)) process.stderr.write(`warning: ${e.path}: ${e.reason}\n`)
+  if (result.errors.length > 20) process.stderr.write(`warning: … and ${result.errors.length - 20} more\n`)
+  if (result.predictionsPath) process.stdout.write(`predictions: ${result.predictionsPath}\n`)
+  if (result.submission) {
+    const s = result.submission
+    process.stdout.write(`submission: ${s.path} (${s.rows} rows, ids from ${s.sample}; validated)\n`)
+    if (s.filled.length)
+      process.stderr.write(
+        `warning: ${s.filled.length} id(s) had no prediction and got a neutral row, e.g. ${s.filled[0]}\n`
+      )
+  }
+}
+
+export function registerPredict(program: Command): void {
+  const command = program
+    .command('predict')
+    .description(
+      'predict a folder of DICOMs with a trained run: boxes in original pixels, none score, study probabilities'
+    )
+    .argument('<run>', 'run folder written by `cxr-studio train`')
+    .argument('<dicom-dir>', 'folder of DICOM files (Kaggle layout or any)')
+    .requiredOption('--out <file>', 'predictions JSON to write')
+    .option('--submission <file>', 'also write a Kaggle submission CSV')
+    .addOption(
+      new Option('--split <which>', 'which images (default auto: test/ when present, else all)').choices([
+        'auto',
+        'test',
+        'train',
+        'all'
+      ])
+    )
+  addPredictionOptions(command)
+    .option('--json', 'print the summary as JSON')
+    .action(
+      async (
+        run: string,
+        dir: string,
+        options: PredictCliOptions & { out: string; submission?: string; split?: PredictOptions['split'] },
+        cmd: Command
+      ) => {
+        const job: PredictJob = {
+          kind: 'predict',
+          options: predictOptions(run, dir, options, cmd),
+          out: resolve(options.out),
+          submission: options.submission ? resolve(options.submission) : undefined
+        }
+        const result = await runCliJob<PredictJobResult>('predict-worker', job)
+        if (options.json) printJson(result)
+        else printPredictSummary(result)
+      }
+    )
+}

@@ -1,0 +1,299 @@
+import { InvalidArgumentError, Option, type Command } from 'commander'
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { FILTER_POLICIES } from '../../../common/dataset'
+import type { Progress } from '../../../common/domain'
+import { runWorker } from '../../core/jobs'
+import { BACKBONE_NAMES, BACKEND_CHOICES, HEAD_NAMES, OPTIMIZER_NAMES, PRESET_NAMES } from '../../ml/names'
+import type { TrainArgs } from '../../ml/train/config'
+import type { EpochEvent, TrainResult, TrainStartEvent } from '../../ml/train/events'
+import { STRATEGY_HELP } from '../../ml/train/strategy'
+import { printJson, workspaceOf } from '../context'
+import { stderrProgress } from '../progress'
+
+/** A bundled worker script: next to the CLI bundle (out/node/), or in out/node/ when running from sources (tests). */
+export function workerScript(name: 'train-worker' | 'predict-worker'): string {
+  for (const url of [
+    new URL(`./${name}.js`, import.meta.url),
+    new URL(`../../../out/node/${name}.js`, import.meta.url)
+  ]) {
+    const path = fileURLToPath(url)
+    if (existsSync(path)) return path
+  }
+  throw new Error(`the ${name} is not built (out/node/${name}.js is missing): run \`npm run build:node\``)
+}
+
+/**
+ * Runs a worker job from the CLI: progress bars on stderr, events to `onEvent`, and Ctrl-C as a
+ * clean cancel (the worker finishes its step and writes its checkpoint; a second Ctrl-C kills).
+ */
+export async function runCliJob<R>(
+  name: 'train-worker' | 'predict-worker',
+  params: unknown,
+  onEvent: (event: string, payload: unknown, progress: ReturnType<typeof stderrProgress>) => void = () =>
+    undefined
+): Promise<R> {
+  const progress = stderrProgress()
+  const controller = new AbortController()
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130)
+    progress.stop()
+    process.stderr.write('cancelling: finishing the current step (Ctrl-C again to stop at once)\n')
+    controller.abort()
+  }
+  process.on('SIGINT', onSigint)
+  try {
+    return await runWorker<R>(workerScript(name), params, {
+      signal: controller.signal,
+      onProgress: (p: Progress) => progress(p),
+      onEvent: (event, payload) => onEvent(event, payload, progress)
+    })
+  } finally {
+    process.off('SIGINT', onSigint)
+    progress.stop()
+  }
+}
+
+export function positiveInteger(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a positive integer')
+  return Number(value)
+}
+
+export function nonNegativeInteger(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a non-negative integer')
+  return Number(value)
+}
+
+export function positiveNumber(value: string): number {
+  const n = Number(value)
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number')
+  return n
+}
+
+function nonNegativeNumber(value: string): number {
+  const n = Number(value)
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number >= 0')
+  return n
+}
+
+function fraction(value: string): number {
+  const n = Number(value)
+  if (!Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError('expected a fraction in [0, 1)')
+  return n
+}
+
+function integer(value: string): number {
+  if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError('expected an integer')
+  return Number(value)
+}
+
+interface TrainCliOptions {
+  out: string
+  preset?: TrainArgs['preset']
+  head?: TrainArgs['head']
+  backbone?: TrainArgs['backbone']
+  imageSize?: number
+  widthMultiplier?: number
+  depthMultiplier?: number
+  bnMomentum?: number
+  epochs?: number
+  batchSize?: number
+  microBatch?: number
+  lr?: number
+  optimizer?: TrainArgs['optimizer']
+  weightDecay?: number
+  warmupEpochs?: number
+  gradClip?: number
+  strategy?: string
+  valFraction?: number
+  seed?: number
+  backend?: TrainArgs['backend']
+  timeLimit?: number
+  patience?: number
+  policy?: TrainArgs['policy']
+  pretrained?: string
+  augment: boolean
+  ema: boolean
+  resume?: boolean
+  json?: boolean
+}
+
+const f4 = (v: number | null | undefined) =>
+  v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(4)
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description(
+      'fine-tune a detector (backbone + head + study head) on a Kaggle-layout folder; writes a run folder with config.json, ' +
+        'results.csv, TensorBoard events, checkpoints/last and checkpoints/best, train.log'
+    )
+    .argument('<dir>', 'Kaggle dataset folder (train/ + train_study_level.csv + train_image_level.csv)')
+    .requiredOption('--out <run>', 'run folder to create (empty or absent), or to continue with --resume')
+    .addOption(
+      new Option('--preset <name>', 'model size preset (default tiny: ~1M parameters, CPU-friendly)').choices(
+        PRESET_NAMES
+      )
+    )
+    .addOption(new Option('--head <name>', 'detection head (default efficientdet)').choices(HEAD_NAMES))
+    .addOption(
+      new Option('--backbone <name>', 'backbone (default efficientnet-b0 scaled by the preset)').choices(
+        BACKBONE_NAMES
+      )
+    )
+    .option(
+      '--image-size <px>',
+      'square model input side (default 256; efficientdet needs a multiple of 128)',
+      positiveInteger
+    )
+    .option('--width-multiplier <x>', 'scale every layer width of the backbone', positiveNumber)
+    .option('--depth-multiplier <x>', 'scale the number of backbone blocks', positiveNumber)
+    .option(
+      '--bn-momentum <m>',
+      'batch-norm running-statistics decay (default 0.9 random init, 0.99 pretrained)',
+      fraction
+    )
+    .option('--epochs <n>', 'epochs (default 30; with --time-limit: until the time limit)', positiveInteger)
+    .option('--batch-size <n>', 'images per optimizer step (default 8)', positiveInteger)
+    .option(
+      '--micro-batch <n>',
+      'images per forward/backward pass; larger batches accumulate gradients (default: what fits the WASM heap, 8 at 256 px, 2 at 512 px)',
+      positiveInteger
+    )
+    .option(
+      '--lr <x>',
+      'peak learning rate (default by initialisation: 1e-2 random, 1e-4 pretrained; SGD 5e-2 / 1e-3)',
+      positiveNumber
+    )
+    .addOption(new Option('--optimizer <name>', 'optimizer (default adamw)').choices(OPTIMIZER_NAMES))
+    .option(
+      '--weight-decay <x>',
+      'weight decay on conv/dense kernels (default 0.01 AdamW, 0 Adam, 1e-4 SGD)',
+      nonNegativeNumber
+    )
+    .option('--warmup-epochs <x>', 'linear warm-up before the cosine decay (default 1)', nonNegativeNumber)
+    .option(
+      '--grad-clip <x>',
+      'clip gradients to this global L2 norm, 0 = off (default 10)',
+      nonNegativeNumber
+    )
+    .option(
+      '--strategy <s>',
+      `fine-tuning strategy (default no_freeze from random init, freeze_unfreeze:10 with --pretrained): ${STRATEGY_HELP}`
+    )
+    .option(
+      '--val-fraction <f>',
+      'fraction of studies per class held out for validation (default 0.1)',
+      fraction
+    )
+    .option('--seed <n>', 'seed of the split, initialisation, order and augmentation (default 42)', integer)
+    .addOption(
+      new Option('--backend <name>', 'tfjs backend (default auto: tensorflow, else wasm, else cpu)').choices(
+        BACKEND_CHOICES
+      )
+    )
+    .option(
+      '--time-limit <minutes>',
+      'stop cleanly (checkpoint written) after this many minutes',
+      positiveNumber
+    )
+    .option(
+      '--patience <epochs>',
+      'stop after this many epochs without a better validation score (default 0: never)',
+      nonNegativeInteger
+    )
+    .addOption(
+      new Option(
+        '--policy <policy>',
+        'which images of multi-image studies to train on (default keep-boxed)'
+      ).choices(FILTER_POLICIES)
+    )
+    .option(
+      '--pretrained <model.json>',
+      'import backbone weights from a local TF.js Layers model (by layer name)'
+    )
+    .option('--no-augment', 'train without flips, scale/translate and brightness/contrast/gamma')
+    .option(
+      '--no-ema',
+      'validate, checkpoint and predict with the last weights instead of their moving average'
+    )
+    .option(
+      '--resume',
+      'continue the run in --out from checkpoints/last (same step, optimizer state and schedule)'
+    )
+    .option('--json', 'print the result as JSON on stdout')
+    .action(async (dir: string, options: TrainCliOptions, cmd: Command) => {
+      const args: TrainArgs = {
+        dataset: resolve(dir),
+        out: resolve(options.out),
+        workspace: workspaceOf(cmd),
+        preset: options.preset,
+        head: options.head,
+        backbone: options.backbone,
+        imageSize: options.imageSize,
+        widthMultiplier: options.widthMultiplier,
+        depthMultiplier: options.depthMultiplier,
+        batchNormMomentum: options.bnMomentum,
+        epochs: options.epochs,
+        batchSize: options.batchSize,
+        microBatch: options.microBatch,
+        lr: options.lr,
+        optimizer: options.optimizer,
+        weightDecay: options.weightDecay,
+        warmupEpochs: options.warmupEpochs,
+        gradClip: options.gradClip,
+        strategy: options.strategy,
+        valFraction: options.valFraction,
+        seed: options.seed,
+        backend: options.backend,
+        timeLimitMinutes: options.timeLimit,
+        patience: options.patience,
+        policy: options.policy,
+        pretrained: options.pretrained ? resolve(options.pretrained) : undefined,
+        augment: options.augment === false ? false : undefined,
+        ema: options.ema === false ? false : undefined,
+        resume: options.resume
+      }
+      let untilClock = false
+      const result = await runCliJob<TrainResult>('train-worker', args, (event, payload, progress) => {
+        if (event === 'start') {
+          const start = payload as TrainStartEvent
+          untilClock = start.untilTimeLimit
+          const epochs = untilClock
+            ? `epochs from ${start.startEpoch} until the ${start.timeLimitMinutes}-minute limit`
+            : `epochs ${start.startEpoch}-${start.epochs}`
+          progress.stop()
+          process.stderr.write(
+            `${start.resumed ? 'resuming' : 'training'} on ${start.backend.name} (${start.backend.device}): ${start.trainImages} train / ${start.valImages} validation images, ` +
+              `${start.stepsPerEpoch} steps per epoch, ${epochs}, ${(start.parameters.total / 1e6).toFixed(2)}M parameters\n`
+          )
+          if (start.valImages === 0)
+            process.stderr.write(
+              'warning: no validation images (raise --val-fraction): no metric and no best checkpoint\n'
+            )
+        } else if (event === 'epoch') {
+          const e = payload as EpochEvent
+          progress.stop()
+          process.stderr.write(
+            `epoch ${untilClock ? e.epoch : `${e.epoch}/${e.epochs}`}: loss ${f4(e.train.total)} val ${f4(e.val?.total)} | final ${f4(e.final)} study mAP ${f4(e.studyMap)} ` +
+              `opacity ${f4(e.ap.opacity)} none ${f4(e.ap.none)} | ${e.seconds.toFixed(0)} s${e.improved ? ' *best*' : ''}\n`
+          )
+        }
+      })
+      if (options.json) {
+        printJson(result)
+        return
+      }
+      const best = result.best
+        ? `best ${result.best.metric} ${result.best.value.toFixed(4)} at epoch ${result.best.epoch}`
+        : 'no validation score'
+      process.stdout.write(
+        `${result.status}: ${result.epochsCompleted} epoch(s), ${result.globalStep} steps; ${best}\n` +
+          `run folder: ${result.runDir}\n` +
+          (result.status === 'completed' || result.status === 'early-stopped'
+            ? ''
+            : `continue with: cxr-studio train ${dir} --out ${options.out} --resume\n`)
+      )
+    })
+}

@@ -1,0 +1,31 @@
+// Where the tensor cache gets display pixels from: the DICOM decoder and the shared pixel pipeline.
+import { renderDisplay } from '../../../common/pixels'
+import { decodeFile } from '../../core/dicom/decode'
+import { DecodePool } from '../../core/dicom/pool'
+import type { DisplaySource } from './tensor-cache'
+
+/** Decodes on the calling thread (tests, or when the decode worker is not built). */
+export const inProcessDisplaySource: DisplaySource = {
+  async render(absPath, relPath) {
+    const image = await decodeFile(absPath, relPath)
+    return { width: image.columns, height: image.rows, pixels: renderDisplay(image) }
+  }
+}
+
+/**
+ * Decodes in DecodePool's worker threads, so decoding overlaps with whatever the calling thread does.
+ * Falls back to in-process decoding when the worker script is not built. Call close() when done.
+ */
+export function openDisplaySource(): DisplaySource & { close(): Promise<void> } {
+  let pool: DecodePool
+  try {
+    // training reads each image once: keep the pool's decoded-image cache small
+    pool = new DecodePool({ cacheBytes: 64 * 1024 * 1024 })
+  } catch {
+    return { ...inProcessDisplaySource, close: async () => undefined }
+  }
+  return {
+    render: (absPath, relPath) => pool.renderDisplay(absPath, {}, relPath),
+    close: () => pool.close()
+  }
+}

@@ -1,0 +1,67 @@
+// The prediction worker's three jobs and the summaries they send back (small: the files hold the rest).
+import type { FileError } from '../../../common/domain'
+import { readRunConfig } from '../runs/run-folder'
+import type { RunConfigFile } from '../train/trainer'
+import { runEvaluation, type EvaluateOptions, type Evaluation } from './evaluate'
+import { writeKaggleSubmission, writePredictions, type SubmissionOutcome } from './outputs'
+import { runPrediction, type PredictContext, type PredictOptions, type PredictionSet } from './run'
+
+export type PredictJob =
+  | { kind: 'predict'; options: PredictOptions; out: string; submission?: string }
+  | { kind: 'submit'; options: PredictOptions; out: string; predictions?: string }
+  | { kind: 'evaluate'; options: EvaluateOptions; predictions?: string }
+
+export interface PredictSummary {
+  run: string
+  checkpoint: PredictionSet['checkpoint']
+  backend: string
+  images: number
+  studies: number
+  boxes: number
+  errors: FileError[]
+  predictionsPath: string | null
+  submission: SubmissionOutcome | null
+}
+
+export type PredictJobResult = PredictSummary & { evaluation?: Omit<Evaluation, 'predictions'> }
+
+function summary(
+  set: PredictionSet,
+  predictionsPath: string | null,
+  submission: SubmissionOutcome | null
+): PredictSummary {
+  return {
+    run: set.run,
+    checkpoint: set.checkpoint,
+    backend: `${set.backend.name} on ${set.backend.device}`,
+    images: set.images.length,
+    studies: set.studies.length,
+    boxes: set.images.reduce((n, i) => n + i.boxes.length, 0),
+    errors: set.errors,
+    predictionsPath,
+    submission
+  }
+}
+
+export async function runPredictJob(job: PredictJob, ctx: PredictContext = {}): Promise<PredictJobResult> {
+  if (job.kind === 'evaluate') {
+    const config = await readRunConfig<RunConfigFile>(job.options.run)
+    const evaluation = await runEvaluation(
+      job.options,
+      { dataset: config.train.dataset, policy: config.train.policy },
+      ctx
+    )
+    if (job.predictions) await writePredictions(job.predictions, evaluation.predictions)
+    const { predictions, ...rest } = evaluation
+    return { ...summary(predictions, job.predictions ?? null, null), evaluation: rest }
+  }
+  const set = await runPrediction(job.options, ctx)
+  if (job.kind === 'predict') {
+    await writePredictions(job.out, set)
+    const submission = job.submission ? await writeKaggleSubmission(job.submission, set) : null
+    return summary(set, job.out, submission)
+  }
+  const submission = await writeKaggleSubmission(job.out, set)
+  if (job.predictions) await writePredictions(job.predictions, set)
+  return summary(set, job.predictions ?? null, submission)
+}

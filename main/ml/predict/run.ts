@@ -1,0 +1,167 @@
+// Prediction with a trained run: load a checkpoint, prepare the folder's images exactly as in
+// training, predict in batches, aggregate studies. Shared by `predict`, `submit` and `evaluate`.
+import { realpath } from 'node:fs/promises'
+import type { Dataset, DatasetImage } from '../../../common/dataset'
+import type { FileError, Progress } from '../../../common/domain'
+import { UserError } from '../../core/errors'
+import { openDataset } from '../../core/dataset'
+import { initBackend, type BackendChoice, type BackendInfo } from '../backend/ladder'
+import { openDisplaySource } from '../data/display-source'
+import { BatchLoader } from '../data/loader'
+import { samplesOf, type ImageSample } from '../data/samples'
+import { TensorCache, type DisplaySource } from '../data/tensor-cache'
+import type { Detector } from '../detect/detector'
+import { findCheckpoint, loadCheckpoint, type CheckpointMeta, type CheckpointName } from '../runs/checkpoint'
+import { readRunConfig } from '../runs/run-folder'
+import type { RunConfigFile, TrainerState } from '../train/trainer'
+import {
+  DEFAULT_PREDICTION,
+  predictSamples,
+  type ImagePredictionRecord,
+  type PredictionSettings
+} from './predict-images'
+import { studyPredictions, type StudyPredictionRecord, type StudyPriors } from './study-level'
+
+export type SplitChoice = 'auto' | 'test' | 'train' | 'all'
+
+export interface PredictOptions {
+  run: string
+  /** A folder of DICOMs (Kaggle layout or any). */
+  dicomDir: string
+  workspace: string
+  checkpoint?: CheckpointName
+  backend?: BackendChoice
+  batchSize?: number
+  /** `auto`: the test split when the folder has one, else every image. */
+  split?: SplitChoice
+  /** Only these images (e.g. those with ground truth), after the split. */
+  imageIds?: readonly string[]
+  settings?: Partial<PredictionSettings>
+}
+
+export interface PredictContext {
+  signal?: AbortSignal
+  onProgress?: (progress: Progress) => void
+  source?: DisplaySource
+}
+
+export interface PredictionSet {
+  run: string
+  checkpoint: { dir: string; name: CheckpointName; epoch: number; globalStep: number }
+  dataset: Dataset
+  /** The images predicted (after split and filters), in dataset order. */
+  selected: ImageSample[]
+  images: ImagePredictionRecord[]
+  studies: StudyPredictionRecord[]
+  settings: PredictionSettings
+  backend: BackendInfo
+  /** Files that could not be read or decoded; their ids still get default rows in a submission. */
+  errors: FileError[]
+  /** Study-class frequencies of the run's training split. */
+  priors: StudyPriors
+}
+
+/** The checkpoint to predict with: `best` when the run has one (unless `last` is asked for). */
+export async function resolveCheckpoint(
+  run: string,
+  wanted?: CheckpointName
+): Promise<{ dir: string; name: CheckpointName }> {
+  await readRunConfig<RunConfigFile>(run)
+  for (const name of wanted ? [wanted] : (['best', 'last'] as const)) {
+    const dir = await findCheckpoint(run, name)
+    if (dir) return { dir, name }
+  }
+  throw new UserError(
+    `${run}: no ${wanted ?? 'best or last'} checkpoint yet (train at least one epoch, or until a cancel)`
+  )
+}
+
+/** The images a prediction covers: `auto` picks the test split when present, else all. */
+export function selectImages(dataset: Dataset, split: SplitChoice): DatasetImage[] {
+  const hasTest = dataset.images.some((i) => i.split === 'test' && i.record)
+  const which = split === 'auto' ? (hasTest ? 'test' : 'all') : split
+  return dataset.images.filter((i) => i.record && (which === 'all' || i.split === which))
+}
+
+export async function runPrediction(
+  options: PredictOptions,
+  ctx: PredictContext = {}
+): Promise<PredictionSet> {
+  const config = await readRunConfig<RunConfigFile>(options.run)
+  const checkpoint = await resolveCheckpoint(options.run, options.checkpoint)
+  const backend = await initBackend(options.backend ?? config.train.backend ?? 'auto')
+  const dataset = await openDataset(options.dicomDir, {
+    workspace: options.workspace,
+    onProgress: ctx.onProgress,
+    signal: ctx.signal
+  })
+  let images = selectImages(dataset, options.split ?? 'auto')
+  if (options.imageIds) {
+    const wanted = new Set(options.imageIds)
+    images = images.filter((i) => wanted.has(i.imageId))
+  }
+  if (images.length === 0)
+    throw new UserError(
+      `${options.dicomDir}: no readable DICOM image to predict (${dataset.fileErrors.length} file error(s))`
+    )
+
+  let detector: Detector | null = null
+  let meta: CheckpointMeta<TrainerState>
+  const ownSource = ctx.source ? null : openDisplaySource()
+  try {
+    const loaded = await loadCheckpoint<TrainerState>(checkpoint.dir)
+    detector = loaded.detector
+    meta = loaded.meta
+    const imageSize = detector.config.imageSize
+    const cache = TensorCache.forDataset(
+      options.workspace,
+      options.dicomDir,
+      imageSize,
+      ctx.source ?? ownSource!
+    )
+    const all = samplesOf(dataset, images)
+    const prepared = await cache.prepare(all, {
+      onProgress: ctx.onProgress,
+      signal: ctx.signal,
+      concurrency: 3
+    })
+    const settings: PredictionSettings = { ...DEFAULT_PREDICTION, ...options.settings }
+    const loader = new BatchLoader(prepared.ready, cache, {
+      batchSize: options.batchSize ?? 8,
+      seed: 0,
+      augment: null,
+      shuffle: false
+    })
+    const predicted = await predictSamples(detector, loader, settings, {
+      signal: ctx.signal,
+      onProgress: ctx.onProgress
+    })
+    const priors = (config.classPriors ?? {}) as StudyPriors
+    return {
+      run: options.run,
+      checkpoint: {
+        dir: checkpoint.dir,
+        name: checkpoint.name,
+        epoch: meta.epoch,
+        globalStep: meta.globalStep
+      },
+      dataset,
+      selected: all,
+      images: predicted,
+      studies: studyPredictions(predicted, settings.studyFrom, priors),
+      settings,
+      backend,
+      errors: [...dataset.fileErrors, ...prepared.errors],
+      priors
+    }
+  } finally {
+    detector?.dispose()
+    await ownSource?.close()
+  }
+}
+
+/** True when two paths name the same folder (the run's own dataset vs the one given). */
+export async function sameFolder(a: string, b: string): Promise<boolean> {
+  const [ra, rb] = await Promise.all([realpath(a).catch(() => a), realpath(b).catch(() => b)])
+  return ra === rb
+}

@@ -1,0 +1,164 @@
+// One optimizer step and one validation pass over batches from the data pipeline.
+import * as tf from '@tensorflow/tfjs-core'
+import type { Batch } from '../data/loader'
+import type { Detector, DetectionTargets, DetectorLosses } from '../detect/detector'
+import type { LossParts } from '../runs/results-csv'
+import { clipByGlobalNorm, type Optimizer, type ParamGrad } from './optimizer'
+
+/**
+ * The detector's learned weights by name (`backbone/blocks.3/expand/conv/kernel`), through its
+ * public API: a fresh detector has every weight trainable, and trainableVariables() lists them in
+ * the order of getWeights('weight'); shapes are checked so a change of that order cannot go unseen.
+ */
+export function namedWeightVariables(detector: Detector): Map<string, tf.Variable> {
+  const names = [...detector.getWeights('weight').entries()]
+  const variables = detector.trainableVariables()
+  if (variables.length !== names.length) {
+    throw new Error(
+      `namedWeightVariables needs a detector with every weight trainable (${variables.length} of ${names.length} are)`
+    )
+  }
+  const out = new Map<string, tf.Variable>()
+  names.forEach(([name, weight], i) => {
+    const variable = variables[i]
+    if (weight.shape.join('x') !== variable.shape.join('x'))
+      throw new Error(`weight order differs at ${name}: [${weight.shape}] vs [${variable.shape}]`)
+    out.set(name, variable)
+  })
+  return out
+}
+
+/** Detector targets for a batch: boxes in model pixels, study class, opacity known or not. */
+export function batchTargets(batch: Batch): DetectionTargets {
+  return {
+    boxes: batch.boxes,
+    studyClass: batch.studyClasses.map((c) => (c < 0 ? null : c)),
+    // an image of a positive study without boxes: neither "background everywhere" nor "none" is known
+    hasOpacity: batch.boxes.map((boxes, i) => (!batch.detectionValid[i] ? null : boxes.length > 0))
+  }
+}
+
+function batchImages(batch: Batch): tf.Tensor4D {
+  return tf.tensor4d(batch.images, [batch.samples.length, batch.size, batch.size, 1])
+}
+
+function lossValues(losses: DetectorLosses): LossParts {
+  const out: LossParts = {}
+  for (const [key, tensor] of Object.entries(losses))
+    if (tensor) out[key] = (tensor as tf.Scalar).dataSync()[0]
+  return out
+}
+
+export interface StepResult {
+  losses: LossParts
+  /** Global gradient norm before clipping. */
+  gradNorm: number
+}
+
+/** Images [start, end) of a batch, as a batch. */
+export function sliceBatch(batch: Batch, start: number, end: number): Batch {
+  const pixels = batch.size * batch.size
+  return {
+    samples: batch.samples.slice(start, end),
+    images: batch.images.subarray(start * pixels, end * pixels),
+    size: batch.size,
+    boxes: batch.boxes.slice(start, end),
+    studyClasses: batch.studyClasses.slice(start, end),
+    detectionValid: batch.detectionValid.slice(start, end)
+  }
+}
+
+/**
+ * Images per forward/backward pass that fit the WASM heap (4 GB, shared by activations kept for
+ * the backward pass): measured here, 8 images at 256 px train in ~3 GB and 4 at 512 px abort, so the
+ * budget is 8 x 256 x 256 pixels. Native TensorFlow has no such ceiling.
+ */
+export function defaultMicroBatch(backend: string, imageSize: number): number {
+  if (backend === 'tensorflow') return Number.POSITIVE_INFINITY
+  return Math.max(1, Math.floor((8 * 256 * 256) / (imageSize * imageSize)))
+}
+
+/**
+ * Forward, backward, clip and update the trainable weights of `detector`. A batch larger than
+ * `microBatch` is split and its gradients accumulated (weighted by images), so the update is one
+ * step of the whole batch while the activations of only `microBatch` images are alive at once.
+ */
+export function trainStep(
+  detector: Detector,
+  names: ReadonlyMap<tf.Variable, string>,
+  optimizer: Optimizer,
+  batch: Batch,
+  lr: number,
+  gradClip: number,
+  microBatch = Number.POSITIVE_INFINITY
+): StepResult {
+  const trainable = detector.trainableVariables()
+  const byTfName = new Map(trainable.map((v) => [v.name, v]))
+  const total = batch.samples.length
+  const chunk = Math.max(1, Math.min(total, microBatch))
+  const meter = new LossMeter()
+  let summed: Map<string, tf.Tensor> | null = null
+  for (let start = 0; start < total; start += chunk) {
+    const part = sliceBatch(batch, start, Math.min(total, start + chunk))
+    const weight = part.samples.length / total
+    const images = batchImages(part)
+    const targets = batchTargets(part)
+    let parts: DetectorLosses | null = null
+    const { value, grads } = tf.variableGrads(() => {
+      parts = detector.loss(images, targets, { training: true })
+      for (const t of Object.values(parts)) if (t) tf.keep(t as tf.Tensor)
+      return parts.total
+    }, trainable)
+    meter.add(lossValues(parts!), part.samples.length)
+    if (chunk >= total) {
+      summed = new Map(Object.entries(grads))
+    } else {
+      const next = new Map<string, tf.Tensor>()
+      for (const [tfName, grad] of Object.entries(grads)) {
+        const prior: tf.Tensor | undefined = summed?.get(tfName)
+        next.set(
+          tfName,
+          tf.tidy(() => (prior ? tf.add(prior, tf.mul(grad, weight)) : tf.mul(grad, weight)))
+        )
+      }
+      tf.dispose([...Object.values(grads), ...(summed ? [...summed.values()] : [])])
+      summed = next
+    }
+    tf.dispose([images, value, ...(Object.values(parts!).filter(Boolean) as tf.Tensor[])])
+  }
+  const paramGrads: ParamGrad[] = [...summed!].map(([tfName, grad]) => {
+    const variable = byTfName.get(tfName)!
+    return { name: names.get(variable)!, variable, grad }
+  })
+  const clipped = clipByGlobalNorm(paramGrads, gradClip)
+  if (Number.isFinite(clipped.norm)) optimizer.apply(clipped.grads, lr)
+  const created = clipped.grads.filter((g, i) => g.grad !== paramGrads[i].grad).map((g) => g.grad)
+  tf.dispose([...paramGrads.map((g) => g.grad), ...created])
+  return { losses: meter.mean(), gradNorm: clipped.norm }
+}
+
+/** Loss parts of a batch in inference mode (running batch-norm statistics, no updates). */
+export function validationLosses(detector: Detector, batch: Batch): LossParts {
+  return tf.tidy(() => {
+    const images = batchImages(batch)
+    const losses = detector.loss(images, batchTargets(batch), { training: false })
+    return lossValues(losses)
+  })
+}
+
+/** Running mean of loss parts, weighted by batch size. */
+export class LossMeter {
+  sums: LossParts = {}
+  count = 0
+
+  add(losses: LossParts, weight: number): void {
+    for (const [key, value] of Object.entries(losses)) this.sums[key] = (this.sums[key] ?? 0) + value * weight
+    this.count += weight
+  }
+
+  mean(): LossParts {
+    const out: LossParts = {}
+    for (const [key, sum] of Object.entries(this.sums)) out[key] = this.count > 0 ? sum / this.count : NaN
+    return out
+  }
+}

@@ -1,0 +1,303 @@
+#!/usr/bin/env node
+// `npm run bench:train`: training and inference throughput of the detectors, and the peer comparison.
+//
+// 1. Throughput (images/s): every available tfjs backend (wasm, cpu; tensorflow when installed) at
+//    256 and 512 px for each head/backbone pair, running the trainer's real step (forward, backward,
+//    clipping, AdamW; scripts/bench-train-runner.ts), one child process per measurement; and, when
+//    /usr/bin/python3 has torch, the same-shape network in PyTorch (scripts/bench-train-torch.py,
+//    2 threads) for the ratio.
+// 2. Peer comparison (issue 4): on a demo dataset (40 train studies, 256 px), `cxr-studio train` with
+//    default settings on WASM for --time-limit minutes, `submit` on its held-out test split, scored by
+//    `cxr-studio score` against test_study_level.csv / test_image_level.csv; versus torchvision's
+//    Faster R-CNN MobileNetV3-FPN trained from scratch for the same minutes
+//    (scripts/peer-fasterrcnn.py, when torchvision is present), and the trivial all-negative/none
+//    submission.
+//
+// Options: --skip-throughput  --skip-peer  --sizes 256,512  --backends wasm,cpu  --cpu-sizes 256
+//          --steps 3  --minutes 15  --out bench-results/train.json
+// The machine may be shared: the load average is printed with the results.
+import { build } from 'esbuild'
+import { execFile, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { loadavg } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const PYTHON = '/usr/bin/python3'
+const CLI = join(ROOT, 'bin/cxr-studio.mjs')
+const PAIRS = [
+  ['efficientdet', 'efficientnet-b0'],
+  ['efficientdet', 'mobilenetv2'],
+  ['efficientdet', 'resnet18'],
+  ['fcos', 'efficientnet-b0'],
+  ['fcos', 'mobilenetv2'],
+  ['fcos', 'resnet18']
+]
+
+function option(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 ? process.argv[i + 1] : fallback
+}
+const flag = (name) => process.argv.includes(`--${name}`)
+
+const sizes = option('sizes', '256,512').split(',').map(Number)
+const backends = option('backends', 'wasm,cpu').split(',')
+// the pure-JS CPU backend needs minutes per 512 px step (a ResNet-18 step: ~30 min): 256 px unless asked
+const cpuSizes = option('cpu-sizes', '256').split(',').map(Number)
+const steps = Number(option('steps', '3'))
+const minutes = Number(option('minutes', '15'))
+const outFile = resolve(option('out', join(ROOT, 'bench-results/train.json')))
+const workDir = join(ROOT, 'bench-results/train-work')
+
+function run(command, args, { timeoutMs = 0, quiet = false } = {}) {
+  return new Promise((resolvePromise) => {
+    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', quiet ? 'pipe' : 'inherit'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr?.on('data', (d) => (stderr += d))
+    const timer = timeoutMs ? setTimeout(() => child.kill('SIGKILL'), timeoutMs) : null
+    child.on('close', (code) => {
+      if (timer) clearTimeout(timer)
+      resolvePromise({ code, stdout, stderr })
+    })
+  })
+}
+
+const hasPython = (module) =>
+  new Promise((ok) => execFile(PYTHON, ['-c', `import ${module}`], (err) => ok(!err)))
+
+async function bundleRunner() {
+  const requireFromHere = createRequire(import.meta.url)
+  const outfile = join(ROOT, 'out/bench/bench-train-runner.js')
+  await build({
+    entryPoints: [join(ROOT, 'scripts/bench-train-runner.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+    // as scripts/build-node.mjs: tfjs-core's ESM registration files are bundled, not loaded by Node
+    plugins: [
+      {
+        name: 'bundle-tfjs-registrations',
+        setup(b) {
+          b.onResolve(
+            { filter: /^@tensorflow\/tfjs-core\/dist\/.*(register_all_gradients|register_all_chained_ops)$/ },
+            (a) => ({
+              path: requireFromHere.resolve(`${a.path}.js`)
+            })
+          )
+        }
+      }
+    ],
+    banner: {
+      js: "import { createRequire as __cxrCreateRequire } from 'node:module'; const require = __cxrCreateRequire(import.meta.url);"
+    }
+  })
+  return outfile
+}
+
+function lastJsonLine(text) {
+  const line = text
+    .trim()
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('{'))
+  return line ? JSON.parse(line) : null
+}
+
+async function throughput() {
+  const runner = await bundleRunner()
+  const rows = []
+  const torch = existsSync(PYTHON) && (await hasPython('torch')) && (await hasPython('torchvision'))
+  for (const size of sizes) {
+    for (const [head, backbone] of PAIRS) {
+      for (const backend of backends) {
+        if (backend === 'cpu' && !cpuSizes.includes(size)) continue
+        // the pure-JS CPU backend is ~10x slower: one small timed batch keeps the run bounded
+        const batch = backend === 'cpu' ? 2 : 8
+        const cpuSteps = backend === 'cpu' ? 1 : steps
+        const args = [
+          runner,
+          '--backend',
+          backend,
+          '--size',
+          String(size),
+          '--head',
+          head,
+          '--backbone',
+          backbone,
+          '--batch',
+          String(batch),
+          '--steps',
+          String(cpuSteps)
+        ]
+        const result = await run(process.execPath, args, { timeoutMs: 60 * 60_000, quiet: true })
+        const row = lastJsonLine(result.stdout) ?? {
+          backend,
+          size,
+          head,
+          backbone,
+          error: result.stderr.trim().split('\n').pop()
+        }
+        rows.push(row)
+        report(row)
+      }
+      if (torch) {
+        const result = await run(
+          PYTHON,
+          [
+            join(ROOT, 'scripts/bench-train-torch.py'),
+            '--size',
+            String(size),
+            '--head',
+            head,
+            '--backbone',
+            backbone,
+            '--steps',
+            String(steps)
+          ],
+          { quiet: true }
+        )
+        const row = lastJsonLine(result.stdout) ?? {
+          backend: 'pytorch',
+          size,
+          head,
+          backbone,
+          error: result.stderr.trim().split('\n').pop()
+        }
+        rows.push(row)
+        report(row)
+      }
+    }
+  }
+  return rows
+}
+
+function report(row) {
+  const f = (v) => (typeof v === 'number' ? v.toFixed(2).padStart(7) : '      -')
+  const what = `${row.backend.padEnd(8)} ${String(row.size).padStart(4)} px  ${row.head.padEnd(12)} ${row.backbone.padEnd(16)}`
+  if (row.error) process.stdout.write(`${what} error: ${row.error}\n`)
+  else
+    process.stdout.write(
+      `${what} train ${f(row.trainImgPerSec)} img/s  infer ${f(row.inferImgPerSec)} img/s  (${(row.parameters / 1e6).toFixed(2)}M params)  load ${loadavg()[0].toFixed(1)}\n`
+    )
+}
+
+async function scoreFile(demo, submission) {
+  const result = await run(
+    process.execPath,
+    [CLI, 'score', demo, '--submission', submission, '--truth', 'test', '--json'],
+    { quiet: true }
+  )
+  if (result.code !== 0) return { error: result.stderr.trim() }
+  return JSON.parse(result.stdout)
+}
+
+async function peer() {
+  await rm(workDir, { recursive: true, force: true })
+  await mkdir(workDir, { recursive: true })
+  const demo = join(workDir, 'demo40')
+  const workspace = join(workDir, 'workspace')
+  await run(
+    process.execPath,
+    [CLI, 'demo', demo, '--studies', '40', '--test-studies', '12', '--seed', '42'],
+    { quiet: true }
+  )
+  const results = { demo, minutes }
+
+  // the trivial submission: every study negative, every image none
+  const sample = await readFile(join(demo, 'sample_submission.csv'), 'utf8')
+  const trivial = join(workDir, 'trivial.csv')
+  await writeFile(trivial, sample)
+  results.trivial = await scoreFile(demo, trivial)
+  process.stdout.write(`trivial all-negative/none submission: final ${results.trivial.final?.toFixed(4)}\n`)
+
+  // CXR Studio with default settings on WASM
+  const runDir = join(workDir, 'cxr-run')
+  const t0 = Date.now()
+  const train = await run(process.execPath, [
+    CLI,
+    '--workspace',
+    workspace,
+    'train',
+    demo,
+    '--out',
+    runDir,
+    '--backend',
+    'wasm',
+    '--time-limit',
+    String(minutes),
+    '--json'
+  ])
+  let trained = null
+  try {
+    trained = JSON.parse(train.stdout)
+  } catch {
+    process.stdout.write(`train failed (exit ${train.code})\n`)
+  }
+  const submission = join(workDir, 'cxr-submission.csv')
+  await run(
+    process.execPath,
+    [CLI, '--workspace', workspace, 'submit', runDir, demo, '--out', submission, '--json'],
+    { quiet: true }
+  )
+  results.cxrStudio = {
+    wallSeconds: (Date.now() - t0) / 1000,
+    status: trained?.status,
+    epochs: trained?.epochsCompleted,
+    steps: trained?.globalStep,
+    best: trained?.best,
+    score: await scoreFile(demo, submission)
+  }
+  process.stdout.write(
+    `CXR Studio (wasm, defaults, ${minutes} min): final ${results.cxrStudio.score.final?.toFixed(4)} after ${results.cxrStudio.epochs} epochs\n`
+  )
+
+  // torchvision Faster R-CNN MobileNetV3-FPN from scratch
+  if (existsSync(PYTHON) && (await hasPython('torchvision'))) {
+    const peerCsv = join(workDir, 'peer-submission.csv')
+    const t1 = Date.now()
+    const peerRun = await run(
+      PYTHON,
+      [join(ROOT, 'scripts/peer-fasterrcnn.py'), demo, '--out', peerCsv, '--minutes', String(minutes)],
+      { quiet: true }
+    )
+    results.fasterRcnn = {
+      wallSeconds: (Date.now() - t1) / 1000,
+      log: peerRun.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => /trained|wrote|loaded/.test(l)),
+      score:
+        peerRun.code === 0
+          ? await scoreFile(demo, peerCsv)
+          : { error: peerRun.stderr.trim().split('\n').pop() }
+    }
+    process.stdout.write(
+      `torchvision Faster R-CNN MobileNetV3-FPN (${minutes} min): final ${results.fasterRcnn.score.final?.toFixed(4)}\n`
+    )
+  } else {
+    results.fasterRcnn = {
+      skipped: 'torchvision is not installed for /usr/bin/python3 (apt-get install python3-torchvision)'
+    }
+  }
+  return results
+}
+
+const started = new Date().toISOString()
+const output = { started, loadAverageAtStart: loadavg() }
+if (!flag('skip-throughput')) output.throughput = await throughput()
+if (!flag('skip-peer')) output.peer = await peer()
+output.loadAverageAtEnd = loadavg()
+await mkdir(dirname(outFile), { recursive: true })
+await writeFile(outFile, JSON.stringify(output, null, 2) + '\n')
+process.stdout.write(
+  `\nresults: ${outFile} (load average ${output.loadAverageAtStart.map((v) => v.toFixed(1)).join(' ')} -> ${output.loadAverageAtEnd.map((v) => v.toFixed(1)).join(' ')})\n`
+)

@@ -1,0 +1,74 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import { initBackend } from '../../../main/ml/backend/ladder'
+import type { Batch } from '../../../main/ml/data/loader'
+import { createDetector } from '../../../main/ml/detect/detector'
+import { Optimizer, OPTIMIZER_DEFAULTS } from '../../../main/ml/train/optimizer'
+import { defaultMicroBatch, namedWeightVariables, trainStep } from '../../../main/ml/train/step'
+
+const SIZE = 128
+
+beforeAll(async () => {
+  // through the ladder: it fixes tfjs-backend-cpu's ResizeNearestNeighborGrad, wrong for batch > 1
+  await initBackend('cpu')
+}, 60_000)
+
+/** Four copies of one image: every micro-batch then sees the batch's own statistics and positives. */
+function identicalBatch(): Batch {
+  const one = Float32Array.from({ length: SIZE * SIZE }, (_, i) => ((i * 7919) % 255) / 255)
+  const images = new Float32Array(4 * SIZE * SIZE)
+  for (let k = 0; k < 4; k++) images.set(one, k * SIZE * SIZE)
+  return {
+    samples: Array.from({ length: 4 }, (_, k) => ({
+      imageId: `i${k}`,
+      studyId: 's',
+      relPath: '',
+      absPath: '',
+      width: SIZE,
+      height: SIZE,
+      fileSize: 0,
+      mtimeMs: 0,
+      boxes: [],
+      studyClass: 'typical' as const
+    })),
+    images,
+    size: SIZE,
+    boxes: Array.from({ length: 4 }, () => [[20, 30, 60, 90]] as Array<[number, number, number, number]>),
+    studyClasses: [1, 1, 1, 1],
+    detectionValid: [true, true, true, true]
+  }
+}
+
+function stepWith(microBatch: number): Float32Array[] {
+  const detector = createDetector({ imageSize: SIZE, widthMultiplier: 0.25, depthMultiplier: 0.25, seed: 11 })
+  const variables = namedWeightVariables(detector)
+  const names = new Map([...variables].map(([name, variable]) => [variable, name]))
+  const optimizer = new Optimizer({ ...OPTIMIZER_DEFAULTS.sgd, momentum: 0, weightDecay: 0 })
+  const result = trainStep(detector, names, optimizer, identicalBatch(), 0.1, 0, microBatch)
+  expect(Number.isFinite(result.losses.total)).toBe(true)
+  const weights = [...variables.values()].map((v) => Float32Array.from(v.dataSync()))
+  optimizer.dispose()
+  detector.dispose()
+  return weights
+}
+
+describe('trainStep with micro-batches', () => {
+  it('accumulates gradients so that a split batch makes the same update as the whole batch', () => {
+    const whole = stepWith(4)
+    const split = stepWith(1)
+    let worst = 0
+    whole.forEach((w, i) => w.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - split[i][j])))))
+    expect(worst).toBeLessThan(1e-4)
+    // and the update did something
+    const fresh = createDetector({ imageSize: SIZE, widthMultiplier: 0.25, depthMultiplier: 0.25, seed: 11 })
+    const start = [...namedWeightVariables(fresh).values()].map((v) => Float32Array.from(v.dataSync()))
+    fresh.dispose()
+    expect(start.some((w, i) => w.some((v, j) => v !== whole[i][j]))).toBe(true)
+  })
+
+  it('sizes micro-batches to the WASM heap by image area', () => {
+    expect(defaultMicroBatch('wasm', 256)).toBe(8)
+    expect(defaultMicroBatch('wasm', 512)).toBe(2)
+    expect(defaultMicroBatch('wasm', 1024)).toBe(1)
+    expect(defaultMicroBatch('tensorflow', 1024)).toBe(Number.POSITIVE_INFINITY)
+  })
+})
