@@ -13,7 +13,7 @@
 //    (scripts/peer-fasterrcnn.py, when torchvision is present), and the trivial all-negative/none
 //    submission.
 //
-// Options: --skip-throughput  --skip-peer  --sizes 256,512  --backends wasm,cpu  --cpu-sizes 256
+// Options: --skip-throughput  --skip-peer  --sizes 256,512  --backends wasm,cpu  --cpu-sizes 256  --threads 1,2
 //          --steps 3  --minutes 15  --out bench-results/train.json
 // The machine may be shared: the load average is printed with the results.
 import { build } from 'esbuild'
@@ -48,6 +48,8 @@ const backends = option('backends', 'wasm,cpu').split(',')
 // the pure-JS CPU backend needs minutes per 512 px step (a ResNet-18 step: ~30 min): 256 px unless asked
 const cpuSizes = option('cpu-sizes', '256').split(',').map(Number)
 const steps = Number(option('steps', '3'))
+// WASM: one thread, and the trainer's default two (a helper thread takes half of each batch)
+const wasmThreads = option('threads', '1,2').split(',').map(Number)
 const minutes = Number(option('minutes', '15'))
 const outFile = resolve(option('out', join(ROOT, 'bench-results/train.json')))
 const workDir = join(ROOT, 'bench-results/train-work')
@@ -72,7 +74,8 @@ const hasPython = (module) =>
 
 async function bundleRunner() {
   const requireFromHere = createRequire(import.meta.url)
-  const outfile = join(ROOT, 'out/bench/bench-train-runner.js')
+  // beside the CLI bundle, so that the trainer finds gradient-worker.js next to it
+  const outfile = join(ROOT, 'out/node/bench-train-runner.js')
   await build({
     entryPoints: [join(ROOT, 'scripts/bench-train-runner.ts')],
     outfile,
@@ -120,34 +123,27 @@ async function throughput() {
     for (const [head, backbone] of PAIRS) {
       for (const backend of backends) {
         if (backend === 'cpu' && !cpuSizes.includes(size)) continue
-        // the pure-JS CPU backend is ~10x slower: one small timed batch keeps the run bounded
+        // the pure-JS CPU backend is ~10x slower: one small timed batch on one thread keeps the run bounded
         const batch = backend === 'cpu' ? 2 : 8
         const cpuSteps = backend === 'cpu' ? 1 : steps
-        const args = [
-          runner,
-          '--backend',
-          backend,
-          '--size',
-          String(size),
-          '--head',
-          head,
-          '--backbone',
-          backbone,
-          '--batch',
-          String(batch),
-          '--steps',
-          String(cpuSteps)
-        ]
-        const result = await run(process.execPath, args, { timeoutMs: 60 * 60_000, quiet: true })
-        const row = lastJsonLine(result.stdout) ?? {
-          backend,
-          size,
-          head,
-          backbone,
-          error: result.stderr.trim().split('\n').pop()
+        for (const threads of backend === 'cpu' ? [1] : wasmThreads) {
+          const args = [
+            runner,
+            ...['--backend', backend, '--size', String(size), '--head', head, '--backbone', backbone],
+            ...['--batch', String(batch), '--steps', String(cpuSteps), '--threads', String(threads)]
+          ]
+          const result = await run(process.execPath, args, { timeoutMs: 60 * 60_000, quiet: true })
+          const row = lastJsonLine(result.stdout) ?? {
+            backend,
+            size,
+            head,
+            backbone,
+            threads,
+            error: result.stderr.trim().split('\n').pop()
+          }
+          rows.push(row)
+          report(row)
         }
-        rows.push(row)
-        report(row)
       }
       if (torch) {
         const result = await run(
@@ -182,7 +178,7 @@ async function throughput() {
 
 function report(row) {
   const f = (v) => (typeof v === 'number' ? v.toFixed(2).padStart(7) : '      -')
-  const what = `${row.backend.padEnd(8)} ${String(row.size).padStart(4)} px  ${row.head.padEnd(12)} ${row.backbone.padEnd(16)}`
+  const what = `${row.backend.padEnd(8)} ${row.threads ?? '-'}t ${String(row.size).padStart(4)} px  ${row.head.padEnd(12)} ${row.backbone.padEnd(16)}`
   if (row.error) process.stdout.write(`${what} error: ${row.error}\n`)
   else
     process.stdout.write(

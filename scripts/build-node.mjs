@@ -9,6 +9,7 @@ const entries = {
   'decode-worker': 'main/workers/decode-worker.ts',
   'train-worker': 'main/workers/train-worker.ts',
   'predict-worker': 'main/workers/predict-worker.ts',
+  'gradient-worker': 'main/workers/gradient-worker.ts',
   // the desktop app's back end, run in an Electron utilityProcess (main/electron/backend-client.ts)
   'backend-process': 'main/host/backend-process.ts'
 }

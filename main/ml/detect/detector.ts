@@ -402,11 +402,16 @@ export function createDetector(input: DetectorConfigInput = {}): Detector {
   return new Detector(resolveDetectorConfig(input))
 }
 
+/** A detector of the same architecture as one whose resolved `config` is given (weights: fresh). */
+export function detectorFromConfig(config: DetectorConfig): Detector {
+  const { preset, minLevel: _minLevel, ...rest } = config
+  return new Detector(resolveDetectorConfig({ preset, ...rest }))
+}
+
 /** Rebuilds a detector saved with Detector.save(); its predictions equal the saved model's. */
 export async function loadDetector(dir: string): Promise<Detector> {
   const { manifest, weights, weightsPath } = await readSavedModel(dir)
-  const { preset, minLevel: _minLevel, ...rest } = manifest.config
-  const detector = new Detector(resolveDetectorConfig({ preset, ...rest }))
+  const detector = detectorFromConfig(manifest.config)
   try {
     detector.setWeights(weights)
   } catch (err) {

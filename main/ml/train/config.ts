@@ -26,6 +26,11 @@ export const TrainArgsSchema = z.strictObject({
   batchSize: z.number().int().positive().optional(),
   /** Images per forward/backward pass; a larger batch accumulates gradients. Default: what fits the backend. */
   microBatch: z.number().int().positive().optional(),
+  /**
+   * Threads that compute gradients (data parallel within one step, see gradient-helper.ts); default
+   * 1 (step.ts defaultThreads explains why).
+   */
+  threads: z.number().int().min(1).max(2).optional(),
   lr: z.number().positive().optional(),
   optimizer: z.enum(OPTIMIZER_NAMES).optional(),
   weightDecay: z.number().min(0).optional(),
@@ -69,6 +74,8 @@ export interface TrainConfig {
   batchSize: number
   /** null: chosen from the backend and image size (see defaultMicroBatch). */
   microBatch: number | null
+  /** null: chosen from the backend and the cores (see defaultThreads). */
+  threads: number | null
   lr: number
   optimizer: OptimizerOptions
   warmupEpochs: number
@@ -162,6 +169,7 @@ export function resolveTrainConfig(input: TrainArgs): TrainConfig {
         : pick('epochs', args.epochs, 30, 'default'),
     batchSize: pick('batchSize', args.batchSize, 8, 'default'),
     microBatch: args.microBatch ?? null,
+    threads: args.threads ?? null,
     lr: pick('lr', args.lr, defaultLr, `${init} with ${optimizerName}`),
     optimizer,
     warmupEpochs: pick(
@@ -199,6 +207,7 @@ export const RESUMABLE_ARGS = [
   'patience',
   'backend',
   'microBatch',
+  'threads',
   'workspace',
   'dataset',
   'resume',
@@ -236,7 +245,8 @@ export function resumeConfig(saved: TrainConfig, args: TrainArgs): TrainConfig {
     timeLimitMinutes: args.timeLimitMinutes ?? null,
     patience: args.patience ?? saved.patience,
     backend: args.backend ?? saved.backend,
-    microBatch: args.microBatch ?? saved.microBatch
+    microBatch: args.microBatch ?? saved.microBatch,
+    threads: args.threads ?? saved.threads ?? null
   }
 }
 

@@ -79,21 +79,42 @@ export function defaultMicroBatch(backend: string, imageSize: number): number {
 }
 
 /**
- * Forward, backward, clip and update the trainable weights of `detector`. A batch larger than
- * `microBatch` is split and its gradients accumulated (weighted by images), so the update is one
- * step of the whole batch while the activations of only `microBatch` images are alive at once.
+ * Fewest images a batch-norm pass should have. Measured on the demo data at 256 px (default
+ * detector, lr 1e-2): with passes of 4 images the validation loss in inference mode blew up to ~300
+ * within 8 steps (running statistics of 4-image batches do not describe single images); in one pass
+ * of the whole batch of 8 it stayed between 3.5 and 8.
  */
-export function trainStep(
+export const MIN_NORM_BATCH = 8
+
+/**
+ * Threads that compute the gradients of a step by default: one. A helper thread (`--threads 2`,
+ * gradient-helper.ts) makes a WASM step ~1.7x faster on two cores, but each thread normalises over
+ * its half of the batch: on the demo data even 8-image halves (batch 16) gave validation losses of
+ * 50-115 in inference mode where one thread stays below 4, so it is offered, not imposed, until
+ * batch-norm statistics are synchronised across threads.
+ */
+export function defaultThreads(): number {
+  return 1
+}
+
+/** Gradients of a batch (by tf variable name, summed over micro-batches weighted by images) and its mean loss parts. */
+export interface BatchGradients {
+  grads: Map<string, tf.Tensor>
+  losses: LossParts
+  images: number
+}
+
+/**
+ * Forward and backward over `batch` for the detector's trainable weights. A batch larger than
+ * `microBatch` is split and its gradients accumulated (weighted by images), so the result is the
+ * gradient of the whole batch while the activations of only `microBatch` images are alive at once.
+ */
+export function batchGradients(
   detector: Detector,
-  names: ReadonlyMap<tf.Variable, string>,
-  optimizer: Optimizer,
   batch: Batch,
-  lr: number,
-  gradClip: number,
   microBatch = Number.POSITIVE_INFINITY
-): StepResult {
+): BatchGradients {
   const trainable = detector.trainableVariables()
-  const byTfName = new Map(trainable.map((v) => [v.name, v]))
   const total = batch.samples.length
   const chunk = Math.max(1, Math.min(total, microBatch))
   const meter = new LossMeter()
@@ -126,7 +147,20 @@ export function trainStep(
     }
     tf.dispose([images, value, ...(Object.values(parts!).filter(Boolean) as tf.Tensor[])])
   }
-  const paramGrads: ParamGrad[] = [...summed!].map(([tfName, grad]) => {
+  return { grads: summed!, losses: meter.mean(), images: total }
+}
+
+/** Clips `grads` (by tf variable name) to `gradClip` global norm and applies them; disposes them. */
+export function applyGradients(
+  detector: Detector,
+  names: ReadonlyMap<tf.Variable, string>,
+  optimizer: Optimizer,
+  grads: Map<string, tf.Tensor>,
+  lr: number,
+  gradClip: number
+): number {
+  const byTfName = new Map(detector.trainableVariables().map((v) => [v.name, v]))
+  const paramGrads: ParamGrad[] = [...grads].map(([tfName, grad]) => {
     const variable = byTfName.get(tfName)!
     return { name: names.get(variable)!, variable, grad }
   })
@@ -134,7 +168,21 @@ export function trainStep(
   if (Number.isFinite(clipped.norm)) optimizer.apply(clipped.grads, lr)
   const created = clipped.grads.filter((g, i) => g.grad !== paramGrads[i].grad).map((g) => g.grad)
   tf.dispose([...paramGrads.map((g) => g.grad), ...created])
-  return { losses: meter.mean(), gradNorm: clipped.norm }
+  return clipped.norm
+}
+
+/** Forward, backward, clip and update the trainable weights of `detector` (see batchGradients). */
+export function trainStep(
+  detector: Detector,
+  names: ReadonlyMap<tf.Variable, string>,
+  optimizer: Optimizer,
+  batch: Batch,
+  lr: number,
+  gradClip: number,
+  microBatch = Number.POSITIVE_INFINITY
+): StepResult {
+  const { grads, losses } = batchGradients(detector, batch, microBatch)
+  return { losses, gradNorm: applyGradients(detector, names, optimizer, grads, lr, gradClip) }
 }
 
 /** Loss parts of a batch in inference mode (running batch-norm statistics, no updates). */

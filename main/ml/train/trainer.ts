@@ -46,7 +46,15 @@ import { observeEpoch } from './early-stop'
 import { WeightAverage } from './ema'
 import { Optimizer } from './optimizer'
 import { learningRate } from './schedule'
-import { LossMeter, defaultMicroBatch, namedWeightVariables, trainStep } from './step'
+import { GradientHelper, type Trainability } from './gradient-helper'
+import {
+  LossMeter,
+  MIN_NORM_BATCH,
+  defaultMicroBatch,
+  defaultThreads,
+  namedWeightVariables,
+  trainStep
+} from './step'
 import { formatStrategy, frozenStagesAt } from './strategy'
 import { freshState, runConfigFile, type RunConfigFile, type TrainerState } from './run-record'
 import { validate } from './validate'
@@ -104,6 +112,7 @@ export async function train(args: TrainArgs, ctx: TrainContext = {}): Promise<Tr
   let detector: Detector | null = null
   let optimizer: Optimizer | null = null
   let ema: WeightAverage | null = null
+  let helper: GradientHelper | null = null
   let runStarted = Boolean(saved)
   try {
     const splitOverride = saved ? await readSplit(runDir) : null
@@ -180,6 +189,15 @@ export async function train(args: TrainArgs, ctx: TrainContext = {}): Promise<Tr
       .filter((g) => g.kind === 'backbone')
       .map((g) => g.name)
     const microBatch = config.microBatch ?? defaultMicroBatch(backend.name, config.detector.imageSize)
+    const threads = Math.min(config.threads ?? defaultThreads(), batchSize)
+    if (threads > 1) helper = await GradientHelper.start(detector, backend.name)
+    const perPass = Math.min(microBatch, Math.ceil(batchSize / threads))
+    if (perPass < MIN_NORM_BATCH && perPass < data.train.length) {
+      log.write(
+        `warning: batch norm sees ${perPass} image(s) per pass (batch ${batchSize}, ${threads} thread(s), micro-batch ${microBatch}); ` +
+          `below ${MIN_NORM_BATCH} its running statistics become unreliable and validation suffers`
+      )
+    }
     const totalSteps = stepsPerEpoch * config.epochs
     const warmupSteps = Math.round(config.warmupEpochs * stepsPerEpoch)
     const timeLimitMs = config.timeLimitMinutes === null ? null : config.timeLimitMinutes * 60_000
@@ -217,7 +235,8 @@ export async function train(args: TrainArgs, ctx: TrainContext = {}): Promise<Tr
     await writeFileAtomic(join(runDir, RUN_FILES.results), formatResultsCsv(state.history, lossKeys))
     log.write(
       `data: ${data.train.length} train / ${data.val.length} validation images (${data.fingerprint.boxes} boxes), ${stepsPerEpoch} steps per epoch of ${batchSize}; ` +
-        `${microBatch < batchSize ? `gradients accumulated over passes of ${microBatch} image(s); ` : ''}` +
+        `${threads > 1 ? `each batch split over ${threads} threads; ` : ''}` +
+        `${microBatch < Math.ceil(batchSize / threads) ? `gradients accumulated over passes of ${microBatch} image(s); ` : ''}` +
         `strategy ${formatStrategy(config.strategy)}, ${config.optimizer.name} lr ${config.lr}, ${config.epochs} epochs` +
         (timeLimitMs ? `, time limit ${config.timeLimitMinutes} min` : '')
     )
@@ -314,7 +333,8 @@ export async function train(args: TrainArgs, ctx: TrainContext = {}): Promise<Tr
         )
       }
       const frozen = frozenStagesAt(config.strategy, epoch, backboneStages)
-      for (const group of backboneStages) detector.setTrainable(group, !frozen.includes(group))
+      const trainability: Trainability = backboneStages.map((group) => [group, !frozen.includes(group)])
+      for (const [group, trainable] of trainability) detector.setTrainable(group, trainable)
       if (state.stepInEpoch === 0)
         log.write(
           `epoch ${epoch + 1}: ${frozen.length ? `backbone frozen (${frozen.length}/${backboneStages.length} stages)` : 'all layers train'}`
@@ -331,7 +351,18 @@ export async function train(args: TrainArgs, ctx: TrainContext = {}): Promise<Tr
           return await finish('time-limit', `time limit of ${config.timeLimitMinutes} min reached`)
         const t0 = now()
         lastLr = lrAt(state.globalStep)
-        const result = trainStep(detector, names, optimizer, batch, lastLr, config.gradClip, microBatch)
+        const result = helper
+          ? await helper.step(
+              detector,
+              names,
+              optimizer,
+              batch,
+              lastLr,
+              config.gradClip,
+              microBatch,
+              trainability
+            )
+          : trainStep(detector, names, optimizer, batch, lastLr, config.gradClip, microBatch)
         meter.add(result.losses, batch.samples.length)
         state.stepInEpoch++
         state.globalStep++
@@ -441,6 +472,7 @@ export async function train(args: TrainArgs, ctx: TrainContext = {}): Promise<Tr
     log.write(`failed: ${errorMessage(err)}`)
     throw err
   } finally {
+    await helper?.close()
     optimizer?.dispose()
     ema?.dispose()
     detector?.dispose()

@@ -1,42 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { initBackend } from '../../../main/ml/backend/ladder'
-import type { Batch } from '../../../main/ml/data/loader'
 import { createDetector } from '../../../main/ml/detect/detector'
 import { Optimizer, OPTIMIZER_DEFAULTS } from '../../../main/ml/train/optimizer'
 import { defaultMicroBatch, namedWeightVariables, trainStep } from '../../../main/ml/train/step'
-
-const SIZE = 128
+import { SIZE, identicalBatch } from './batches'
 
 beforeAll(async () => {
   // through the ladder: it fixes tfjs-backend-cpu's ResizeNearestNeighborGrad, wrong for batch > 1
   await initBackend('cpu')
 }, 60_000)
-
-/** Four copies of one image: every micro-batch then sees the batch's own statistics and positives. */
-function identicalBatch(): Batch {
-  const one = Float32Array.from({ length: SIZE * SIZE }, (_, i) => ((i * 7919) % 255) / 255)
-  const images = new Float32Array(4 * SIZE * SIZE)
-  for (let k = 0; k < 4; k++) images.set(one, k * SIZE * SIZE)
-  return {
-    samples: Array.from({ length: 4 }, (_, k) => ({
-      imageId: `i${k}`,
-      studyId: 's',
-      relPath: '',
-      absPath: '',
-      width: SIZE,
-      height: SIZE,
-      fileSize: 0,
-      mtimeMs: 0,
-      boxes: [],
-      studyClass: 'typical' as const
-    })),
-    images,
-    size: SIZE,
-    boxes: Array.from({ length: 4 }, () => [[20, 30, 60, 90]] as Array<[number, number, number, number]>),
-    studyClasses: [1, 1, 1, 1],
-    detectionValid: [true, true, true, true]
-  }
-}
 
 function stepWith(microBatch: number): Float32Array[] {
   const detector = createDetector({ imageSize: SIZE, widthMultiplier: 0.25, depthMultiplier: 0.25, seed: 11 })
