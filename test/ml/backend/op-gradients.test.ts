@@ -3,7 +3,7 @@
 // otherwise surface only as "Kernel 'X' not registered for backend 'wasm'" mid-training.
 import * as tf from '@tensorflow/tfjs-core'
 import { beforeAll, describe, expect, test } from 'vitest'
-import { bothBackends, cpuAndWasm, randomValues, relativeError } from './helpers'
+import { bothBackends, cpuAndWasm, randomValues, relativeError, size } from './helpers'
 
 beforeAll(bothBackends)
 
@@ -210,6 +210,28 @@ describe('kernels we replace keep their results', () => {
     }
     await tf.setBackend('wasm')
     expect(tf.sum(tf.ones([2, 3, 4]), [0, 1], true).shape).toEqual([1, 1, 4])
+  })
+
+  test('BatchMatMul with transposed operands, 2-D and batched, as the CPU backend', async () => {
+    const cases: Array<[number[], number[], boolean, boolean]> = [
+      [[37, 5], [37, 7], true, false],
+      [[6, 11], [9, 11], false, true],
+      [[11, 6], [9, 11], true, true],
+      [[3, 8, 5], [3, 8, 4], true, false],
+      [[2, 4, 6], [2, 7, 6], false, true],
+      [[5, 4], [4, 6], false, false]
+    ]
+    for (const [aShape, bShape, transposeA, transposeB] of cases) {
+      const { cpu, wasm } = await cpuAndWasm(() => {
+        const a: tf.Tensor = tf.tensor(randomValues(size(aShape), 41), aShape)
+        const b: tf.Tensor = tf.tensor(randomValues(size(bShape), 43), bShape)
+        return tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, transposeA, transposeB)
+      })
+      expect(
+        relativeError(wasm[0]!, cpu[0]!),
+        `${aShape} ${transposeA} x ${bShape} ${transposeB}`
+      ).toBeLessThan(1e-5)
+    }
   })
 
   test('UnsortedSegmentSum drops out-of-range ids like the CPU backend', async () => {

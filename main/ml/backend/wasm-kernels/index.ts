@@ -2,6 +2,7 @@
 // ones that are slow or wrong (replaced), and the reductions/tiling that dominated a profiled
 // training step. Call once before use (initBackend does it); idempotent.
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core'
+import { batchMatMulConfig } from './batch-matmul'
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter'
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input'
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop'
@@ -41,7 +42,8 @@ export const WASM_KERNELS: readonly KernelConfig[] = [
   resizeNearestNeighborGradConfig, // stock one ignores halfPixelCenters
   tileConfig, // stock one is ~500× slower than a copy (batch-norm gradient)
   sumConfig, // stock ones transpose before reducing over leading axes
-  meanConfig
+  meanConfig,
+  batchMatMulConfig // stock one is 4-12× slower with a transposed operand (every matMul gradient)
 ]
 
 let registered: WasmKernelRegistration[] | null = null
