@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { build } from 'esbuild'
+import { nodeBundleOptions } from './esbuild-node.mjs'
 
 const args = process.argv.slice(2)
 const option = (name, fallback) => {
@@ -203,15 +204,7 @@ print(n)
   await build({
     entryPoints: [join(import.meta.dirname, '..', 'main', 'core', 'dicom', 'decode.ts')],
     outfile: bundle,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'warning',
-    banner: {
-      js: "import { createRequire as __cxrCreateRequire } from 'node:module'; const require = __cxrCreateRequire(import.meta.url);"
-    }
+    ...nodeBundleOptions
   })
   const { decodeFile } = await import(pathToFileURL(bundle).href)
   console.log(

@@ -7,9 +7,9 @@
 import { build } from 'esbuild'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
+import { nodeBundleOptions } from './esbuild-node.mjs'
 
 const args = process.argv.slice(2)
 const option = (name, fallback) => {
@@ -22,31 +22,15 @@ const profile = args.includes('--profile')
 const skipCpu = args.includes('--skip-cpu')
 const PYTHON = '/usr/bin/python3'
 
-// Bundle the measurement driver and the replica worker like scripts/build-node.mjs bundles entries.
-const requireHere = createRequire(import.meta.url)
+// Bundle the measurement driver and the replica worker as scripts/build-node.mjs bundles entries.
 await build({
+  ...nodeBundleOptions,
   entryPoints: {
     'bench-run': 'main/ml/backend/bench/run.ts',
     'bench-replica': 'main/ml/backend/bench/replica.ts'
   },
   outdir: 'out/bench',
-  outExtension: { '.js': '.mjs' },
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  logLevel: 'warning',
-  plugins: [
-    {
-      name: 'bundle-tfjs-core-dist',
-      setup(b) {
-        b.onResolve({ filter: /^@tensorflow\/tfjs-core\/dist\// }, (a) => ({
-          path: requireHere.resolve(a.path)
-        }))
-      }
-    }
-  ]
+  outExtension: { '.js': '.mjs' }
 })
 
 function runNode(backend, workers, extra = []) {

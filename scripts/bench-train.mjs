@@ -14,16 +14,16 @@
 //    submission.
 //
 // Options: --skip-throughput  --skip-peer  --sizes 256,512  --backends wasm,cpu  --cpu-sizes 256  --threads 1,2
-//          --steps 3  --minutes 15  --out bench-results/train.json
+//          --steps 3  --minutes 15  --demo-seed 42  --out bench-results/train.json
 // The machine may be shared: the load average is printed with the results.
 import { build } from 'esbuild'
 import { execFile, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { createRequire } from 'node:module'
 import { loadavg } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { nodeBundleOptions } from './esbuild-node.mjs'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const PYTHON = '/usr/bin/python3'
@@ -51,6 +51,8 @@ const steps = Number(option('steps', '3'))
 // WASM: one thread, and the trainer's default two (a helper thread takes half of each batch)
 const wasmThreads = option('threads', '1,2').split(',').map(Number)
 const minutes = Number(option('minutes', '15'))
+// the demo's seed: another one than development used gives a dataset neither side has seen
+const demoSeed = option('demo-seed', '42')
 const outFile = resolve(option('out', join(ROOT, 'bench-results/train.json')))
 const workDir = join(ROOT, 'bench-results/train-work')
 
@@ -73,36 +75,9 @@ const hasPython = (module) =>
   new Promise((ok) => execFile(PYTHON, ['-c', `import ${module}`], (err) => ok(!err)))
 
 async function bundleRunner() {
-  const requireFromHere = createRequire(import.meta.url)
   // beside the CLI bundle, so that the trainer finds gradient-worker.js next to it
   const outfile = join(ROOT, 'out/node/bench-train-runner.js')
-  await build({
-    entryPoints: [join(ROOT, 'scripts/bench-train-runner.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'warning',
-    // as scripts/build-node.mjs: tfjs-core's ESM registration files are bundled, not loaded by Node
-    plugins: [
-      {
-        name: 'bundle-tfjs-registrations',
-        setup(b) {
-          b.onResolve(
-            { filter: /^@tensorflow\/tfjs-core\/dist\/.*(register_all_gradients|register_all_chained_ops)$/ },
-            (a) => ({
-              path: requireFromHere.resolve(`${a.path}.js`)
-            })
-          )
-        }
-      }
-    ],
-    banner: {
-      js: "import { createRequire as __cxrCreateRequire } from 'node:module'; const require = __cxrCreateRequire(import.meta.url);"
-    }
-  })
+  await build({ ...nodeBundleOptions, entryPoints: [join(ROOT, 'scripts/bench-train-runner.ts')], outfile })
   return outfile
 }
 
@@ -182,7 +157,7 @@ function report(row) {
   if (row.error) process.stdout.write(`${what} error: ${row.error}\n`)
   else
     process.stdout.write(
-      `${what} train ${f(row.trainImgPerSec)} img/s  infer ${f(row.inferImgPerSec)} img/s  (${(row.parameters / 1e6).toFixed(2)}M params)  load ${loadavg()[0].toFixed(1)}\n`
+      `${what} train ${f(row.trainImgPerSec)} img/s  infer ${f(row.inferImgPerSec)} img/s  net ${f(row.inferNetImgPerSec ?? row.inferImgPerSec)} img/s  (${(row.parameters / 1e6).toFixed(2)}M params)  load ${loadavg()[0].toFixed(1)}\n`
     )
 }
 
@@ -193,7 +168,18 @@ async function scoreFile(demo, submission) {
     { quiet: true }
   )
   if (result.code !== 0) return { error: result.stderr.trim() }
-  return JSON.parse(result.stdout)
+  const score = JSON.parse(result.stdout)
+  // and by the acceptance script's scorer, which shares no code with `cxr-studio score`
+  if (existsSync(PYTHON)) {
+    const truth = ['test_study_level.csv', 'test_image_level.csv'].map((f) => join(demo, f))
+    const independent = await run(
+      PYTHON,
+      [join(ROOT, 'scripts/score-independent.py'), ...truth, submission],
+      { quiet: true }
+    )
+    score.independentFinal = independent.code === 0 ? JSON.parse(independent.stdout).final : null
+  }
+  return score
 }
 
 async function peer() {
@@ -203,17 +189,19 @@ async function peer() {
   const workspace = join(workDir, 'workspace')
   await run(
     process.execPath,
-    [CLI, 'demo', demo, '--studies', '40', '--test-studies', '12', '--seed', '42'],
+    [CLI, 'demo', demo, '--studies', '40', '--test-studies', '12', '--seed', demoSeed],
     { quiet: true }
   )
-  const results = { demo, minutes }
+  const results = { demo, demoSeed, minutes }
 
   // the trivial submission: every study negative, every image none
   const sample = await readFile(join(demo, 'sample_submission.csv'), 'utf8')
   const trivial = join(workDir, 'trivial.csv')
   await writeFile(trivial, sample)
   results.trivial = await scoreFile(demo, trivial)
-  process.stdout.write(`trivial all-negative/none submission: final ${results.trivial.final?.toFixed(4)}\n`)
+  process.stdout.write(
+    `trivial all-negative/none submission: final ${results.trivial.final?.toFixed(4)} (independent scorer ${results.trivial.independentFinal?.toFixed(4)})\n`
+  )
 
   // CXR Studio with default settings on WASM
   const runDir = join(workDir, 'cxr-run')
@@ -253,7 +241,7 @@ async function peer() {
     score: await scoreFile(demo, submission)
   }
   process.stdout.write(
-    `CXR Studio (wasm, defaults, ${minutes} min): final ${results.cxrStudio.score.final?.toFixed(4)} after ${results.cxrStudio.epochs} epochs\n`
+    `CXR Studio (wasm, defaults, ${minutes} min): final ${results.cxrStudio.score.final?.toFixed(4)} (independent scorer ${results.cxrStudio.score.independentFinal?.toFixed(4)}) after ${results.cxrStudio.epochs} epochs\n`
   )
 
   // torchvision Faster R-CNN MobileNetV3-FPN from scratch
@@ -277,7 +265,7 @@ async function peer() {
           : { error: peerRun.stderr.trim().split('\n').pop() }
     }
     process.stdout.write(
-      `torchvision Faster R-CNN MobileNetV3-FPN (${minutes} min): final ${results.fasterRcnn.score.final?.toFixed(4)}\n`
+      `torchvision Faster R-CNN MobileNetV3-FPN (${minutes} min): final ${results.fasterRcnn.score.final?.toFixed(4)} (independent scorer ${results.fasterRcnn.score.independentFinal?.toFixed(4)})\n`
     )
   } else {
     results.fasterRcnn = {

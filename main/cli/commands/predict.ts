@@ -28,6 +28,18 @@ function probability(value: string): number {
   return n
 }
 
+/** `--split` of predict and submit: which images of a Kaggle folder to predict. */
+export function addSplitOption(command: Command): Command {
+  return command.addOption(
+    new Option('--split <which>', 'which images (default auto: test/ when present, else all)').choices([
+      'auto',
+      'test',
+      'train',
+      'all'
+    ])
+  )
+}
+
 export function addPredictionOptions(command: Command): Command {
   return command
     .addOption(
@@ -124,15 +136,7 @@ export function registerPredict(program: Command): void {
     .argument('<dicom-dir>', 'folder of DICOM files (Kaggle layout or any)')
     .requiredOption('--out <file>', 'predictions JSON to write')
     .option('--submission <file>', 'also write a Kaggle submission CSV')
-    .addOption(
-      new Option('--split <which>', 'which images (default auto: test/ when present, else all)').choices([
-        'auto',
-        'test',
-        'train',
-        'all'
-      ])
-    )
-  addPredictionOptions(command)
+  addPredictionOptions(addSplitOption(command))
     .option('--json', 'print the summary as JSON')
     .action(
       async (

@@ -1,9 +1,15 @@
-import { Option, type Command } from 'commander'
+import type { Command } from 'commander'
 import { resolve } from 'node:path'
 import type { PredictJob, PredictJobResult } from '../../ml/predict/job'
 import type { PredictOptions } from '../../ml/predict/run'
 import { printJson } from '../context'
-import { addPredictionOptions, predictOptions, printPredictSummary, type PredictCliOptions } from './predict'
+import {
+  addPredictionOptions,
+  addSplitOption,
+  predictOptions,
+  printPredictSummary,
+  type PredictCliOptions
+} from './predict'
 import { runCliJob } from './train'
 
 export function registerSubmit(program: Command): void {
@@ -17,15 +23,7 @@ export function registerSubmit(program: Command): void {
     .argument('<test-dir>', 'Kaggle folder (its test/ split is used) or any folder of DICOMs')
     .requiredOption('--out <file>', 'submission CSV to write')
     .option('--predictions <file>', 'also write the predictions JSON')
-    .addOption(
-      new Option('--split <which>', 'which images (default auto: test/ when present, else all)').choices([
-        'auto',
-        'test',
-        'train',
-        'all'
-      ])
-    )
-  addPredictionOptions(command)
+  addPredictionOptions(addSplitOption(command))
     .option('--json', 'print the summary as JSON')
     .action(
       async (

@@ -2,19 +2,9 @@
 // what it is for (seed, purpose, epoch, imageId), so results do not depend on prefetch timing and a
 // resumed run sees exactly the batches and augmentations it would have seen.
 
-export type Rng = () => number
+import { mulberry32 } from '../../core/export/split'
 
-/** mulberry32: a small, fast 32-bit generator. */
-function mulberry32(seed: number): Rng {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export type Rng = () => number
 
 /** FNV-1a over the parts' text, then a murmur finaliser: a 32-bit key for a generator. */
 function hashParts(parts: ReadonlyArray<string | number>): number {
