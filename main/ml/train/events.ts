@@ -32,6 +32,8 @@ export interface BestScore {
   /** What was compared: the competition score on validation, or the validation loss without one. */
   metric: 'final' | 'val/total'
   value: number
+  /** The epoch's validation loss: breaks ties of the score (absent in runs of older versions). */
+  valLoss?: number | null
 }
 
 export type TrainStatus = 'completed' | 'cancelled' | 'time-limit' | 'early-stopped'

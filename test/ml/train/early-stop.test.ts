@@ -28,7 +28,20 @@ describe('best epoch and early stopping', () => {
     expect(outcomes.map((o) => o.improved)).toEqual([true, true, false, false, false])
     // equal is not better: the third epoch without improvement stops the run
     expect(outcomes.map((o) => o.stop)).toEqual([false, false, false, false, true])
-    expect(state.best).toEqual({ epoch: 2, metric: 'final', value: 0.5 })
+    expect(state.best).toEqual({ epoch: 2, metric: 'final', value: 0.5, valLoss: null })
+  })
+
+  it('breaks a tie of the score by the lower validation loss', () => {
+    const state: BestTrackerState = { best: null, epochsWithoutImprovement: 0 }
+    const outcomes = [
+      [0.8, 2.0],
+      [1.0, 0.6],
+      [1.0, 0.7],
+      [1.0, 0.08],
+      [0.9, 0.01]
+    ].map(([final, loss], i) => observeEpoch(state, record(i + 1, final, loss), 0))
+    expect(outcomes.map((o) => o.improved)).toEqual([true, true, false, true, false])
+    expect(state.best).toEqual({ epoch: 4, metric: 'final', value: 1.0, valLoss: 0.08 })
   })
 
   it('falls back to the lowest validation loss when there is no score, and never stops with patience 0', () => {
@@ -38,7 +51,7 @@ describe('best epoch and early stopping', () => {
     const third = observeEpoch(state, record(3, null, 1.7), 0)
     expect(second.improved).toBe(true)
     expect(third).toEqual({ improved: false, stop: false })
-    expect(state.best).toEqual({ epoch: 2, metric: 'val/total', value: 1.5 })
+    expect(state.best).toEqual({ epoch: 2, metric: 'val/total', value: 1.5, valLoss: 1.5 })
   })
 
   it('an epoch without any validation neither improves nor uses up patience', () => {
