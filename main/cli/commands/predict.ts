@@ -136,24 +136,26 @@ export function registerPredict(program: Command): void {
     .argument('<dicom-dir>', 'folder of DICOM files (Kaggle layout or any)')
     .requiredOption('--out <file>', 'predictions JSON to write')
     .option('--submission <file>', 'also write a Kaggle submission CSV')
+  predictJobAction<{ submission?: string }>(command, (run, dir, options, cmd) => ({
+    kind: 'predict',
+    options: predictOptions(run, dir, options, cmd),
+    out: resolve(options.out),
+    submission: options.submission ? resolve(options.submission) : undefined
+  }))
+}
+
+type JobOptions<O> = PredictCliOptions & O & { out: string; split?: PredictOptions['split'] }
+
+/** The shared tail of predict and submit: their options, --json, and the job run in the predict worker. */
+export function predictJobAction<O>(
+  command: Command,
+  job: (run: string, dir: string, options: JobOptions<O>, cmd: Command) => PredictJob
+): void {
   addPredictionOptions(addSplitOption(command))
     .option('--json', 'print the summary as JSON')
-    .action(
-      async (
-        run: string,
-        dir: string,
-        options: PredictCliOptions & { out: string; submission?: string; split?: PredictOptions['split'] },
-        cmd: Command
-      ) => {
-        const job: PredictJob = {
-          kind: 'predict',
-          options: predictOptions(run, dir, options, cmd),
-          out: resolve(options.out),
-          submission: options.submission ? resolve(options.submission) : undefined
-        }
-        const result = await runCliJob<PredictJobResult>('predict-worker', job)
-        if (options.json) printJson(result)
-        else printPredictSummary(result)
-      }
-    )
+    .action(async (run: string, dir: string, options: JobOptions<O>, cmd: Command) => {
+      const result = await runCliJob<PredictJobResult>('predict-worker', job(run, dir, options, cmd))
+      if (options.json) printJson(result)
+      else printPredictSummary(result)
+    })
 }
