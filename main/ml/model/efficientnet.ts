@@ -2,13 +2,7 @@
 // scaling by width/depth coefficients. Layer names follow keras.applications so ImageNet weights
 // converted to TF.js Layers import by name.
 import * as tf from '@tensorflow/tfjs-core'
-import {
-  Backbone,
-  makeDivisible,
-  type BackboneOptions,
-  type BackboneOutput,
-  type ModuleGroup
-} from './backbone'
+import { StagedBackbone, makeDivisible, type BackboneOptions } from './backbone'
 import { Conv2d, ConvBn, DepthwiseConv2d, activate, dropPath, globalAvgPool } from './layers'
 import { Module, type ForwardOptions } from './module'
 
@@ -131,14 +125,15 @@ function nameSources(block: ConvBn, conv: string, bn: string): void {
   block.bn.sourceName = bn
 }
 
-export class EfficientNet extends Backbone {
+export class EfficientNet extends StagedBackbone {
   readonly stem: ConvBn
   readonly blocks: MBConv[] = []
   readonly top: ConvBn
   readonly featureChannels = new Map<number, number>()
   readonly pooledChannels: number
   /** Index of the first block of each stage, plus the total block count at the end. */
-  private readonly stageStarts: number[] = []
+  protected readonly stageStarts: number[] = []
+  protected readonly featureStages = FEATURE_STAGES
 
   constructor(variant: EfficientNetVariant, options: BackboneOptions) {
     super()
@@ -183,29 +178,5 @@ export class EfficientNet extends Backbone {
       new ConvBn(new Conv2d(filters(B0_STAGES[6].outFilters), this.pooledChannels, 1), 'swish')
     )
     nameSources(this.top, 'top_conv', 'top_bn')
-  }
-
-  stages(): ModuleGroup[] {
-    const groups: ModuleGroup[] = [{ name: 'stem', modules: [this.stem] }]
-    for (let s = 0; s < B0_STAGES.length; s++) {
-      groups.push({
-        name: `stage${s + 1}`,
-        modules: this.blocks.slice(this.stageStarts[s], this.stageStarts[s + 1])
-      })
-    }
-    groups.push({ name: 'top', modules: [this.top] })
-    return groups
-  }
-
-  forward(x: tf.Tensor4D, options: ForwardOptions): BackboneOutput {
-    const features = new Map<number, tf.Tensor4D>()
-    let y = this.stem.forward(x, options)
-    for (let s = 0; s < B0_STAGES.length; s++) {
-      for (let b = this.stageStarts[s]; b < this.stageStarts[s + 1]; b++)
-        y = this.blocks[b].forward(y, options)
-      const stride = FEATURE_STAGES.find(([, stage]) => stage === s)?.[0]
-      if (stride) features.set(stride, y)
-    }
-    return { features, pooled: globalAvgPool(this.top.forward(y, options)) }
   }
 }

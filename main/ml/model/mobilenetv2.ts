@@ -1,14 +1,8 @@
 // MobileNetV2 (Sandler et al. 2018): inverted residuals with linear bottlenecks, ReLU6, width
 // multiplier. Layer names follow keras.applications.MobileNetV2 for pretrained import.
 import * as tf from '@tensorflow/tfjs-core'
-import {
-  Backbone,
-  makeDivisible,
-  type BackboneOptions,
-  type BackboneOutput,
-  type ModuleGroup
-} from './backbone'
-import { Conv2d, ConvBn, DepthwiseConv2d, globalAvgPool } from './layers'
+import { StagedBackbone, makeDivisible, type BackboneOptions } from './backbone'
+import { Conv2d, ConvBn, DepthwiseConv2d } from './layers'
 import { Module, type ForwardOptions } from './module'
 
 /** [expansion t, channels c, repeats n, first stride s] per stage, from the paper's table 2. */
@@ -68,13 +62,14 @@ function nameSources(block: ConvBn, conv: string, bn: string): void {
   block.bn.sourceName = bn
 }
 
-export class MobileNetV2 extends Backbone {
+export class MobileNetV2 extends StagedBackbone {
   readonly stem: ConvBn
   readonly blocks: InvertedResidual[] = []
   readonly top: ConvBn
   readonly featureChannels = new Map<number, number>()
   readonly pooledChannels: number
-  private readonly stageStarts: number[] = []
+  protected readonly stageStarts: number[] = []
+  protected readonly featureStages = FEATURE_STAGES
 
   constructor(options: BackboneOptions) {
     super()
@@ -111,29 +106,5 @@ export class MobileNetV2 extends Backbone {
     this.pooledChannels = alpha > 1 ? makeDivisible(1280 * alpha) : 1280
     this.top = this.addChild('top', new ConvBn(new Conv2d(channels, this.pooledChannels, 1), 'relu6'))
     nameSources(this.top, 'Conv_1', 'Conv_1_bn')
-  }
-
-  stages(): ModuleGroup[] {
-    const groups: ModuleGroup[] = [{ name: 'stem', modules: [this.stem] }]
-    for (let s = 0; s < STAGES.length; s++) {
-      groups.push({
-        name: `stage${s + 1}`,
-        modules: this.blocks.slice(this.stageStarts[s], this.stageStarts[s + 1])
-      })
-    }
-    groups.push({ name: 'top', modules: [this.top] })
-    return groups
-  }
-
-  forward(x: tf.Tensor4D, options: ForwardOptions): BackboneOutput {
-    const features = new Map<number, tf.Tensor4D>()
-    let y = this.stem.forward(x, options)
-    for (let s = 0; s < STAGES.length; s++) {
-      for (let b = this.stageStarts[s]; b < this.stageStarts[s + 1]; b++)
-        y = this.blocks[b].forward(y, options)
-      const stride = FEATURE_STAGES.find(([, stage]) => stage === s)?.[0]
-      if (stride) features.set(stride, y)
-    }
-    return { features, pooled: globalAvgPool(this.top.forward(y, options)) }
   }
 }
