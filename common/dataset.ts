@@ -1,7 +1,8 @@
 // A labelled dataset: DICOM files (from the index) merged with the two Kaggle label CSVs.
 import type { FileError, ImageRecord, OpacityBox, StudyClass } from './domain'
 
-export type Split = 'train' | 'test'
+export type { FilterPolicy, Split } from './contract/schemas'
+import type { FilterPolicy, Split } from './contract/schemas'
 
 /** One row of train_study_level.csv. */
 export interface StudyLabel {
@@ -66,4 +67,3 @@ export interface Dataset {
 
 /** Which images of a multi-image study exports and training keep (the organisers' duplicate rule). */
 export const FILTER_POLICIES = ['keep-boxed', 'keep-most-boxes', 'keep-all'] as const
-export type FilterPolicy = (typeof FILTER_POLICIES)[number]

@@ -2,7 +2,8 @@
 
 /** The four study-level classes of the SIIM-FISABIO-RSNA challenge, in CSV column order. */
 export const STUDY_CLASSES = ['negative', 'typical', 'indeterminate', 'atypical'] as const
-export type StudyClass = (typeof STUDY_CLASSES)[number]
+export type { OpacityBox, Progress, StudyClass } from './contract/schemas'
+import type { Progress } from './contract/schemas'
 
 /** Column headers of train_study_level.csv, index-aligned with STUDY_CLASSES. */
 export const STUDY_CSV_COLUMNS = [
@@ -15,14 +16,6 @@ export const STUDY_CSV_COLUMNS = [
 /** The six scored classes: four study classes (study rows) plus opacity and none (image rows). */
 export const SCORED_CLASSES = [...STUDY_CLASSES, 'opacity', 'none'] as const
 export type ScoredClass = (typeof SCORED_CLASSES)[number]
-
-/** An opacity box in original DICOM pixel coordinates (top-left corner + size), as in train_image_level.csv. */
-export interface OpacityBox {
-  x: number
-  y: number
-  width: number
-  height: number
-}
 
 /** Header facts of one DICOM file, read without touching pixel data. */
 export interface ImageRecord {
@@ -63,13 +56,6 @@ export interface DatasetIndex {
   root: string
   images: ImageRecord[]
   errors: FileError[]
-}
-
-/** Progress of a long operation, emitted by services and shown as bars (CLI) or progress UI. */
-export interface Progress {
-  stage: string
-  done: number
-  total: number
 }
 
 export type ProgressListener = (progress: Progress) => void

@@ -3,6 +3,7 @@
 import { z } from 'zod'
 import { STUDY_CLASSES } from '../domain'
 import { FILTER_POLICIES } from '../dataset'
+import { QUALITY_RULE_NAMES } from '../quality'
 
 /** Key of an opened dataset: the first 16 hex chars of sha1(real path), as in the workspace cache. */
 export const DatasetId = z.string().regex(/^[0-9a-f]{16}$/, 'a dataset id is 16 hex characters')
@@ -129,12 +130,15 @@ export const EdaReport = z.looseObject({
 export const Severity = z.enum(['error', 'warning', 'info'])
 
 /** One finding of the quality report (the rules live in main/core/quality). */
+export const QualityRule = z.enum(QUALITY_RULE_NAMES)
+
 export const QualityIssue = z.object({
-  rule: z.string(),
+  rule: QualityRule,
   severity: Severity,
   message: z.string(),
   imageId: z.string().optional(),
   studyId: z.string().optional(),
+  /** Path relative to the dataset root (the DICOM file, or the CSV for malformed rows). */
   path: z.string().optional()
 })
 
@@ -151,7 +155,7 @@ export const QualityReport = z.object({
   counts: z.record(z.string(), z.number()),
   bySeverity: z.record(Severity, z.number()),
   /** Every rule with its severity and title, in report order (for headings). */
-  rules: z.array(z.object({ rule: z.string(), severity: Severity, title: z.string() })),
+  rules: z.array(z.object({ rule: QualityRule, severity: Severity, title: z.string() })),
   /** What each policy keeps and drops, and in words what it does. */
   policies: z.record(FilterPolicy, PolicyEffect.extend({ description: z.string() })),
   pixelCheck: z.object({
@@ -215,12 +219,10 @@ export const ThumbnailMeta = z.object({
   height: z.number().int().positive()
 })
 
-export const JobProgress = z.object({
-  jobId: JobId,
-  stage: z.string(),
-  done: z.number(),
-  total: z.number()
-})
+/** Progress of a long operation: bars in the CLI, in the job bar and dashboards of the UI. */
+export const Progress = z.object({ stage: z.string(), done: z.number(), total: z.number() })
+
+export const JobProgress = Progress.extend({ jobId: JobId })
 
 export const MENU_COMMANDS = [
   'open-folder',
@@ -251,5 +253,6 @@ export type PixelFormat = z.infer<typeof PixelFormat>
 export type VoiWindow = z.infer<typeof VoiWindow>
 export type DecodedImageMeta = z.infer<typeof DecodedImageMeta>
 export type ThumbnailMeta = z.infer<typeof ThumbnailMeta>
+export type Progress = z.infer<typeof Progress>
 export type JobProgress = z.infer<typeof JobProgress>
 export type MenuCommand = z.infer<typeof MenuCommand>

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander'
 import { resolve } from 'node:path'
-import { BACKEND_CHOICES } from '../../ml/names'
+import { BACKEND_CHOICES } from '../../../common/training'
 import type { PredictJob, PredictJobResult } from '../../ml/predict/job'
 import type { PredictionSettings } from '../../ml/predict/predict-images'
 import type { PredictOptions } from '../../ml/predict/run'

@@ -14,34 +14,13 @@ import './tfjs-gradients'
 import { registerCpuKernelFixes } from './cpu-kernels'
 import { registerWasmKernels, type WasmKernelRegistration } from './wasm-kernels'
 
-import { BACKEND_CHOICES, type BackendChoice } from '../names'
+import { BACKEND_CHOICES, type BackendChoice } from '../../../common/training'
+import type { BackendFallback, BackendInfo } from '../../../common/contract/training'
 
-export { BACKEND_CHOICES, type BackendChoice } from '../names'
+export { BACKEND_CHOICES, type BackendChoice } from '../../../common/training'
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu'
 
-/** A rung of the ladder that was tried and skipped. */
-export interface BackendFallback {
-  /** '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node', 'wasm' or 'cpu'. */
-  backend: string
-  reason: string
-}
-
-export interface BackendInfo {
-  name: BackendName
-  /** 'GPU (CUDA)' plus the card's name when known, else 'CPU'. */
-  device: string
-  tfjsVersion: string
-  /** Version of the backend package (tfjs-node also reports its libtensorflow). */
-  backendVersion: string
-  /** Compute threads one process uses (WASM under Node: always 1, tfjs issue #3830). */
-  threads: number
-  fallbacks: BackendFallback[]
-  /** The npm package that provides the backend. */
-  package: string
-  /** WASM only: whether the SIMD build runs, and which kernels we added or replaced. */
-  simd?: boolean
-  kernels?: WasmKernelRegistration[]
-}
+export type { BackendFallback, BackendInfo } from '../../../common/contract/training'
 
 export interface LadderOptions {
   /** How optional packages are loaded; tests pass one that simulates a present-but-broken package. */

@@ -9,7 +9,7 @@ import {
   type BackboneName,
   type HeadName,
   type PresetName
-} from '../names'
+} from '../../../common/training'
 
 export { HEAD_NAMES, PRESET_NAMES, type HeadName, type PresetName }
 

@@ -3,7 +3,7 @@ import type * as tf from '@tensorflow/tfjs-core'
 import { globalAvgPool, type ConvBn } from './layers'
 import { Module, type ForwardOptions } from './module'
 
-export { BACKBONE_NAMES, type BackboneName } from '../names'
+export { BACKBONE_NAMES, type BackboneName } from '../../../common/training'
 
 export interface BackboneOptions {
   /** Channels of the input image (1 for greyscale radiographs). */

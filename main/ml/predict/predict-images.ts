@@ -2,19 +2,13 @@
 // `none` score, and study-class probabilities per image (aggregated per study in study-level.ts).
 import * as tf from '@tensorflow/tfjs-core'
 import { STUDY_CLASSES, type ProgressListener, type StudyClass } from '../../../common/domain'
+import type { PredictedBox } from '../../../common/contract/training'
 import type { Detector } from '../detect/detector'
 import type { MergeMode } from '../detect/postprocess'
 import type { BatchLoader } from '../data/loader'
 import { originalBox } from '../data/samples'
 
-/** An opacity box in original DICOM pixels (corner form) with its confidence. */
-export interface PredictedBox {
-  x1: number
-  y1: number
-  x2: number
-  y2: number
-  confidence: number
-}
+export type { PredictedBox } from '../../../common/contract/training'
 
 export interface ImagePredictionRecord {
   imageId: string

@@ -1,31 +1,8 @@
 // results.csv: one row per finished epoch, readable by a spreadsheet, pandas or Ultralytics-style plots.
-import { SCORED_CLASSES, type ScoredClass } from '../../../common/domain'
+import { SCORED_CLASSES } from '../../../common/domain'
+import type { EpochRecord } from '../../../common/contract/training'
 
-/** Loss parts keyed by name (`total` first, then the detector's parts: cls, box, study, none, ...). */
-export type LossParts = Record<string, number>
-
-/** What one epoch produced; also the payload of the `epoch` progress event. */
-export interface EpochRecord {
-  /** 1-based. */
-  epoch: number
-  /** Mean training losses over the epoch's steps. */
-  train: LossParts
-  /** Mean validation losses, or null without a validation split. */
-  val: LossParts | null
-  /** The competition metric on the validation split (AP null: class absent from the split). */
-  ap: Record<ScoredClass, number | null>
-  studyMap: number | null
-  imageMap: number | null
-  final: number | null
-  /** Learning rate at the epoch's last step. */
-  lr: number
-  /** Wall-clock seconds of this epoch (training + validation). */
-  seconds: number
-  /** Training seconds since the run started, summed over resumed sessions. */
-  elapsed: number
-  /** Backbone stages that were frozen during the epoch. */
-  frozen: string[]
-}
+export type { EpochRecord, LossParts } from '../../../common/contract/training'
 
 export function resultsHeader(lossKeys: readonly string[]): string[] {
   return [

@@ -1,59 +1,21 @@
 // Training arguments (what a user gives on the command line or in the training form) and their
 // resolution into one complete, recorded configuration. Defaults depend on the initialisation: the
 // seed notebook's lr of 1e-5 suits a pretrained EfficientDet-D5, not a randomly initialised network.
-import { z } from 'zod'
-import { FILTER_POLICIES } from '../../../common/dataset'
+import type { FILTER_POLICIES } from '../../../common/dataset'
 import { UserError } from '../../core/errors'
-import { BACKBONE_NAMES, BACKEND_CHOICES, HEAD_NAMES, PRESET_NAMES } from '../names'
+import {
+  TrainArgsSchema,
+  type BACKBONE_NAMES,
+  type BACKEND_CHOICES,
+  type HEAD_NAMES,
+  type PRESET_NAMES,
+  type TrainArgs
+} from '../../../common/training'
 import { DEFAULT_AUGMENT, type AugmentConfig } from '../data/augment'
-import { OPTIMIZER_DEFAULTS, OPTIMIZER_NAMES, type OptimizerOptions } from './optimizer'
+import { OPTIMIZER_DEFAULTS, type OptimizerOptions } from './optimizer-options'
 import { formatStrategy, parseStrategy, type Strategy } from './strategy'
 
-/** Every argument of `cxr-studio train`; all optional except the two folders. */
-export const TrainArgsSchema = z.strictObject({
-  dataset: z.string().min(1),
-  out: z.string().min(1),
-  workspace: z.string().min(1),
-  preset: z.enum(PRESET_NAMES).optional(),
-  head: z.enum(HEAD_NAMES).optional(),
-  backbone: z.enum(BACKBONE_NAMES).optional(),
-  imageSize: z.number().int().positive().optional(),
-  widthMultiplier: z.number().positive().optional(),
-  depthMultiplier: z.number().positive().optional(),
-  /** Batch-norm running-statistics decay (Keras convention: running = m * running + (1 - m) * batch). */
-  batchNormMomentum: z.number().min(0).max(1).optional(),
-  epochs: z.number().int().positive().optional(),
-  batchSize: z.number().int().positive().optional(),
-  /** Images per forward/backward pass; a larger batch accumulates gradients. Default: what fits the backend. */
-  microBatch: z.number().int().positive().optional(),
-  /**
-   * Threads that compute gradients (data parallel within one step, see gradient-helper.ts); default
-   * 1 (step.ts defaultThreads explains why).
-   */
-  threads: z.number().int().min(1).max(2).optional(),
-  lr: z.number().positive().optional(),
-  optimizer: z.enum(OPTIMIZER_NAMES).optional(),
-  weightDecay: z.number().min(0).optional(),
-  warmupEpochs: z.number().min(0).optional(),
-  minLrRatio: z.number().min(0).max(1).optional(),
-  gradClip: z.number().min(0).optional(),
-  strategy: z.string().optional(),
-  valFraction: z.number().min(0).lt(1).optional(),
-  seed: z.number().int().optional(),
-  backend: z.enum(BACKEND_CHOICES).optional(),
-  timeLimitMinutes: z.number().positive().optional(),
-  /** Epochs without improvement of the validation score before stopping; 0 never stops early. */
-  patience: z.number().int().min(0).optional(),
-  policy: z.enum(FILTER_POLICIES).optional(),
-  /** A TF.js Layers model.json whose backbone weights are imported by layer name. */
-  pretrained: z.string().optional(),
-  augment: z.boolean().optional(),
-  /** Keep an exponential moving average of the weights for validation, checkpoints and prediction. */
-  ema: z.boolean().optional(),
-  resume: z.boolean().optional()
-})
-
-export type TrainArgs = z.infer<typeof TrainArgsSchema>
+export { TrainArgsSchema, type TrainArgs } from '../../../common/training'
 
 /** The complete configuration a run records and follows. */
 export interface TrainConfig {

@@ -3,29 +3,10 @@
 // backbone unfrozen at epoch 10 starts its bias correction at 1, as PyTorch's per-parameter state does.
 import * as tf from '@tensorflow/tfjs-core'
 
-import type { OptimizerName } from '../names'
+import type { OptimizerOptions } from './optimizer-options'
 
-export { OPTIMIZER_NAMES, type OptimizerName } from '../names'
-
-export interface OptimizerOptions {
-  name: OptimizerName
-  /**
-   * AdamW: decoupled decay, p <- p - lr * wd * p. Adam and SGD: L2 added to the gradient. Applied
-   * only to weights of rank >= 2 (conv and dense kernels), never to biases or batch-norm gamma/beta.
-   */
-  weightDecay: number
-  beta1: number
-  beta2: number
-  epsilon: number
-  /** SGD momentum (PyTorch convention: buf = momentum * buf + g; p -= lr * buf). */
-  momentum: number
-}
-
-export const OPTIMIZER_DEFAULTS: Record<OptimizerName, OptimizerOptions> = {
-  adamw: { name: 'adamw', weightDecay: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, momentum: 0 },
-  adam: { name: 'adam', weightDecay: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, momentum: 0 },
-  sgd: { name: 'sgd', weightDecay: 1e-4, beta1: 0, beta2: 0, epsilon: 0, momentum: 0.9 }
-}
+export { OPTIMIZER_NAMES, type OptimizerName } from '../../../common/training'
+export { OPTIMIZER_DEFAULTS, type OptimizerOptions } from './optimizer-options'
 
 /** A named parameter and its gradient for this step. */
 export interface ParamGrad {
