@@ -2,7 +2,7 @@
 import type { FileError, ImageRecord, OpacityBox, StudyClass } from './domain'
 
 export type { FilterPolicy, Split } from './contract/schemas'
-import type { FilterPolicy, Split } from './contract/schemas'
+import type { Split } from './contract/schemas'
 
 /** One row of train_study_level.csv. */
 export interface StudyLabel {
