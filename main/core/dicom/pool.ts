@@ -2,12 +2,11 @@
 // bytes, so the app, the web host and the CLI never decode on their main thread, and the image the
 // user asked for never waits behind thumbnails or prefetches.
 import { LRUCache } from 'lru-cache'
-import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
-import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { DecodedImage, DisplayOptions, GrayImage } from '../../../common/pixels'
 import { FileReadError } from '../errors'
+import { workerScript } from '../worker-scripts'
 import { pixelStats, type PixelStats } from './pixel-stats'
 import type { DecodeRequest, DecodeResponse } from './pool-protocol'
 
@@ -47,19 +46,9 @@ export interface WarmResult {
   codecs: string[]
 }
 
-/** Where the bundled worker is: next to the bundle (out/node/cli.js) or, from sources (vitest), in out/node/. */
+/** The bundled decode worker (see core/worker-scripts.ts). */
 export function findDecodeWorker(): string {
-  const candidates = [
-    new URL('./decode-worker.js', import.meta.url),
-    new URL('../../../out/node/decode-worker.js', import.meta.url)
-  ]
-  for (const url of candidates) {
-    const path = fileURLToPath(url)
-    if (existsSync(path)) return path
-  }
-  throw new Error(
-    'the decode worker is not built (out/node/decode-worker.js is missing): run `npm run build:node`'
-  )
+  return workerScript('decode-worker')
 }
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never

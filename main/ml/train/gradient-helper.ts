@@ -7,9 +7,8 @@
 // step equals trainStep with micro-batches of half the batch. The model, optimizer,
 // weight average and checkpoints stay in the trainer: the helper holds nothing that must be saved.
 import * as tf from '@tensorflow/tfjs-core'
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
+import { workerScript } from '../../core/worker-scripts'
 import type { Batch } from '../data/loader'
 import type { DetectorConfig } from '../detect/config'
 import type { Detector } from '../detect/detector'
@@ -54,18 +53,6 @@ export type HelperReply =
   | { type: 'done'; losses: LossParts; images: number; trained: string[] }
   | { type: 'error'; message: string }
 
-/** The bundled helper script: beside this bundle (out/node/), else out/node/ from sources. */
-function helperScript(): string | null {
-  for (const url of [
-    new URL('./gradient-worker.js', import.meta.url),
-    new URL('../../../out/node/gradient-worker.js', import.meta.url)
-  ]) {
-    const path = fileURLToPath(url)
-    if (existsSync(path)) return path
-  }
-  return null
-}
-
 export class GradientHelper {
   private constructor(
     private readonly worker: Worker,
@@ -76,11 +63,7 @@ export class GradientHelper {
 
   /** Starts a helper thread with a copy of `detector`'s architecture on `backend`. */
   static async start(detector: Detector, backend: BackendName): Promise<GradientHelper> {
-    const script = helperScript()
-    if (!script)
-      throw new Error(
-        'the gradient worker is not built (out/node/gradient-worker.js is missing): run `npm run build:node`'
-      )
+    const script = workerScript('gradient-worker')
     const stateNames = new Set(detector.getWeights('state').keys())
     const slots: Slot[] = []
     let offset = 0
