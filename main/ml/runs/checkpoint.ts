@@ -3,48 +3,38 @@
 // checkpoint.json (trainer position and the metadata prediction needs). A checkpoint is written into
 // a temporary folder and swapped in by renames, so a crash leaves the previous one whole.
 import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { FileReadError, UserError, errorMessage } from '../../core/errors'
+import { FileReadError, errorMessage } from '../../core/errors'
 import { writeFileAtomic, writeJsonAtomic } from '../../core/fs-atomic'
 import { loadDetector, type Detector } from '../detect/detector'
 import { packWeights, unpackWeights, type NamedWeights, type WeightEntry } from '../model/weights'
 import type { OptimizerState } from '../train/optimizer'
+import {
+  CHECKPOINT_FILE,
+  checkpointDir,
+  readCheckpointMeta,
+  type CheckpointMeta,
+  type CheckpointName
+} from './checkpoint-meta'
 import { RUN_FILES, readJson } from './run-folder'
 
-export const CHECKPOINT_FORMAT = 'cxr-studio-checkpoint'
-export const CHECKPOINT_VERSION = 1
-export const CHECKPOINT_FILE = 'checkpoint.json'
+export {
+  CHECKPOINT_FILE,
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  checkpointDir,
+  findCheckpoint,
+  readCheckpointMeta,
+  type CheckpointMeta,
+  type CheckpointName
+} from './checkpoint-meta'
+
 const OPTIMIZER_JSON = 'optimizer.json'
 const OPTIMIZER_BIN = 'optimizer.bin'
 /** With a weight average, the model holds the average and these hold the raw weights training continues from. */
 const TRAINING_WEIGHTS_JSON = 'training-weights.json'
 const TRAINING_WEIGHTS_BIN = 'training-weights.bin'
-
-export type CheckpointName = 'last' | 'best'
-
-/** checkpoint.json: everything but the tensors. `T` is the trainer's state type. */
-export interface CheckpointMeta<T = unknown> {
-  format: typeof CHECKPOINT_FORMAT
-  formatVersion: number
-  appVersion: string
-  savedAt: string
-  /** 0-based epoch in progress (stepInEpoch > 0) or next to run, and optimizer steps so far. */
-  epoch: number
-  stepInEpoch: number
-  globalStep: number
-  classes: string[]
-  studyClasses: string[]
-  inputSize: number
-  head: string
-  backbone: string
-  preprocessing: Record<string, unknown>
-  trainer: T
-}
-
-export function checkpointDir(runDir: string, name: CheckpointName): string {
-  return join(runDir, RUN_FILES.checkpoints, name)
-}
 
 interface OptimizerIndex {
   options: OptimizerState['options']
@@ -134,35 +124,6 @@ export async function saveCheckpoint<T>(
     throw err
   }
   return target
-}
-
-/**
- * The folder of a checkpoint. If a crash hit between the two renames of a save, the previous
- * checkpoint still sits in `.<name>.*.old` and is used.
- */
-export async function findCheckpoint(runDir: string, name: CheckpointName): Promise<string | null> {
-  const target = checkpointDir(runDir, name)
-  if (await stat(join(target, CHECKPOINT_FILE)).catch(() => null)) return target
-  const parent = join(runDir, RUN_FILES.checkpoints)
-  const olds = (await readdir(parent).catch(() => [] as string[])).filter(
-    (f) => f.startsWith(`.${name}.`) && f.endsWith('.old')
-  )
-  for (const old of olds)
-    if (await stat(join(parent, old, CHECKPOINT_FILE)).catch(() => null)) return join(parent, old)
-  return null
-}
-
-export async function readCheckpointMeta<T>(dir: string): Promise<CheckpointMeta<T>> {
-  const path = join(dir, CHECKPOINT_FILE)
-  const meta = await readJson<CheckpointMeta<T>>(path, 'checkpoint metadata')
-  if (meta.format !== CHECKPOINT_FORMAT)
-    throw new UserError(`${path}: not a CXR Studio checkpoint (format ${JSON.stringify(meta.format)})`)
-  if (meta.formatVersion !== CHECKPOINT_VERSION) {
-    throw new UserError(
-      `${path}: checkpoint format version ${meta.formatVersion} is not supported; this CXR Studio reads version ${CHECKPOINT_VERSION}`
-    )
-  }
-  return meta
 }
 
 export async function readOptimizerState(dir: string): Promise<OptimizerState> {
