@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path'
 import { UserError, errorMessage } from '../../core/errors'
 import './tfjs-gradients'
 import { registerCpuKernelFixes } from './cpu-kernels'
-import { registerWasmKernels, type WasmKernelRegistration } from './wasm-kernels'
+import { registerWasmKernels } from './wasm-kernels'
 
 import { BACKEND_CHOICES, type BackendChoice } from '../../../common/training'
 import type { BackendFallback, BackendInfo } from '../../../common/contract/training'
