@@ -11,7 +11,7 @@ const entries = {
   'predict-worker': 'main/workers/predict-worker.ts',
   'gradient-worker': 'main/workers/gradient-worker.ts',
   // the desktop app's back end, run in an Electron utilityProcess (main/electron/backend-client.ts)
-  'backend-process': 'main/host/backend-process.ts'
+  'backend-process': 'main/electron/backend-process.ts'
 }
 
 const entryPoints = Object.fromEntries(Object.entries(entries).filter(([, file]) => existsSync(file)))

@@ -3,6 +3,9 @@
 // renderer's client are all generated from these objects; nobody writes a channel name by hand.
 import { z } from 'zod'
 import * as s from './schemas'
+import * as j from './jobs'
+import * as t from './training'
+import { TrainSettings } from '../training'
 
 interface JsonCall<Req extends z.ZodType = z.ZodType, Res extends z.ZodType = z.ZodType> {
   kind: 'json'
@@ -35,6 +38,7 @@ const binary = <Req extends z.ZodType, Meta extends z.ZodType>(
 })
 
 const none = z.strictObject({})
+const onRun = z.strictObject({ runId: t.RunId })
 const onDataset = z.strictObject({ datasetId: s.DatasetId })
 const onImage = z.strictObject({ datasetId: s.DatasetId, imageId: s.ImageId })
 
@@ -48,6 +52,11 @@ export const calls = {
   openDataset: json(z.strictObject({ path: s.FolderPath, jobId: s.JobId.optional() }), s.DatasetSummary),
   /** Generates the demo dataset in the workspace on first use, then opens it. */
   openDemo: json(z.strictObject({ jobId: s.JobId.optional() }), s.DatasetSummary),
+  /** Every job of this back end, newest first (running, queued, and the recently ended). */
+  listJobs: json(none, z.array(j.JobInfo)),
+  /** A job and its kept events, for a page that (re)opens while it runs; live events follow as `jobEvent`. */
+  attachJob: json(z.strictObject({ jobId: s.JobId }), j.JobHistory),
+  /** Cancels a queued or running job (training stops after its step and writes checkpoints/last). */
   cancelJob: json(z.strictObject({ jobId: s.JobId }), z.object({ cancelled: z.boolean() })),
   datasetSummary: json(onDataset, s.DatasetSummary),
   listImages: json(onDataset, z.array(s.ImageRow)),
@@ -62,6 +71,34 @@ export const calls = {
   /** Reads a Kaggle submission CSV whose image rows become the prediction layer. */
   loadPredictions: json(z.strictObject({ datasetId: s.DatasetId, path: s.FolderPath }), s.PredictionsSummary),
   predictions: json(onImage, z.array(s.Prediction)),
+  /** The defaults a run would get (and why), the cores, and the settings' problems per field. */
+  checkTraining: json(
+    z.strictObject({ datasetId: s.DatasetId, settings: z.unknown() }),
+    t.TrainingCheck
+  ),
+  /** Which tfjs backend `auto` (and each explicit choice) gets here, and why; probed once in a worker. */
+  probeBackend: json(none, t.BackendProbe),
+  /** Starts training the dataset into a new run folder of the workspace. */
+  startTraining: json(
+    z.strictObject({ datasetId: s.DatasetId, settings: TrainSettings, name: t.RunName.optional() }),
+    t.TrainingStarted
+  ),
+  /** Continues a cancelled, time-limited or interrupted run from checkpoints/last. */
+  resumeTraining: json(
+    z.strictObject({
+      runId: t.RunId,
+      epochs: z.number().int().positive().optional(),
+      timeLimitMinutes: z.number().positive().optional()
+    }),
+    t.TrainingStarted
+  ),
+  /** Run folders of the workspace and the ones opened by path, newest first. */
+  listRuns: json(none, z.array(t.RunSummary)),
+  readRun: json(onRun, t.RunDetail),
+  /** Adds a run folder anywhere on disk (e.g. made by `cxr-studio train --out`) to the Runs view. */
+  openRun: json(z.strictObject({ path: s.FolderPath }), t.RunSummary),
+  /** Deletes a run folder of the workspace (forgets an opened one); refused while it trains. */
+  deleteRun: json(onRun, z.object({ deleted: z.boolean(), path: z.string() })),
   /** Stored pixels for the viewer; `prefetch` marks a neighbour loaded ahead of need (it yields to the image shown). */
   imagePixels: binary(
     z.strictObject({ datasetId: s.DatasetId, imageId: s.ImageId, prefetch: z.boolean().optional() }),
@@ -75,7 +112,10 @@ export const calls = {
 
 /** Back end → renderer notifications. */
 export const events = {
-  progress: s.JobProgress,
+  /** A job was created, changed state or made progress (at most every 100 ms per job). */
+  job: j.JobInfo,
+  /** Something a job reported (training steps, epochs, samples, log lines, its end). */
+  jobEvent: j.JobEvent,
   /** Menu items and shortcuts handled by the renderer (Electron). */
   menuCommand: s.MenuCommand
 } as const
@@ -126,3 +166,5 @@ export interface WireError {
 }
 
 export * from './schemas'
+export * from './jobs'
+export * from './training'

@@ -236,6 +236,44 @@ export const RunDetail = z.object({
   samples: SamplesEvent.nullable()
 })
 
+/** Key of a run folder: the first 16 hex chars of sha1(real path). */
+export const RunId = z.string().regex(/^[0-9a-f]{16}$/, 'a run id is 16 hex characters')
+
+/** A run folder's name under the workspace's runs/ folder. */
+export const RunName = z
+  .string()
+  .min(1)
+  .max(80)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash and underscore, starting with a letter or digit')
+
+export const TrainingStarted = z.object({ jobId: z.string(), runId: RunId, runDir: z.string() })
+
+/** A problem of the form, next to the field it names (`settings` when it is about several). */
+export const FieldError = z.object({ field: z.string(), message: z.string() })
+
+export const TrainingCheck = z.object({
+  errors: z.array(FieldError),
+  /** The value each unset field would take, and why (as config.json records it). */
+  defaults: z.record(z.string(), z.string()),
+  /** Cores of this machine (threads: 2 needs two). */
+  cores: z.number().int(),
+  /** Training images and studies the dataset offers under the chosen policy (before the validation split). */
+  trainImages: z.number().int(),
+  valStudiesPerClass: z.record(z.string(), z.number().int())
+})
+
+/** The backend ladder as probed here: what `auto` picks and why the faster ones are not used. */
+export const BackendProbe = z.object({
+  auto: BackendInfo,
+  /** Explicit choices: available, or why not. */
+  choices: z.record(z.enum(['tensorflow', 'wasm', 'cpu']), z.object({ available: z.boolean(), reason: z.string() }))
+})
+
+export type RunId = z.infer<typeof RunId>
+export type TrainingStarted = z.infer<typeof TrainingStarted>
+export type FieldError = z.infer<typeof FieldError>
+export type TrainingCheck = z.infer<typeof TrainingCheck>
+export type BackendProbe = z.infer<typeof BackendProbe>
 export type LossParts = z.infer<typeof LossParts>
 export type BackendFallback = z.infer<typeof BackendFallback>
 export type BackendInfo = z.infer<typeof BackendInfo>

@@ -2,8 +2,9 @@
 // calls go out as messages with an id, replies and events come back. Main stays free for windows.
 import { utilityProcess, type UtilityProcess } from 'electron'
 import type { CallName, Envelope, EventName } from '../../common/contract'
-import type { BackendMessage, BackendRequest } from '../host/backend-process'
+import type { BackendMessage, BackendRequest } from './backend-process'
 import type { Invoke } from './ipc'
+import { workerRelay } from './worker-relay'
 
 export interface BackendClient {
   invoke: Invoke
@@ -25,7 +26,14 @@ export function startBackend(script: string, env: NodeJS.ProcessEnv): BackendCli
       env
     })
     child = current
+    // the back end's job workers (training, prediction) are utility processes too, forked here
+    const relay = workerRelay(
+      (worker) =>
+        utilityProcess.fork(worker, [], { serviceName: 'CXR Studio worker', stdio: 'pipe', env }),
+      (reply) => current.postMessage(reply satisfies BackendRequest)
+    )
     current.on('message', (message: BackendMessage) => {
+      if (relay.handle(message)) return
       if (message.type === 'reply') {
         pending.get(message.id)?.(message.envelope)
         pending.delete(message.id)
@@ -34,6 +42,7 @@ export function startBackend(script: string, env: NodeJS.ProcessEnv): BackendCli
       }
     })
     current.on('exit', (code) => {
+      relay.killAll()
       // Fail what was in flight, then come back: one crashed decode must not end the session.
       for (const reply of pending.values())
         reply({

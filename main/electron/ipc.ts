@@ -12,7 +12,7 @@ import {
   type EventName,
   type EventOf
 } from '../../common/contract'
-import { parseRequest } from '../host/dispatch'
+import { parseRequest } from '../backend/dispatch'
 
 /** The part of an invoke event the wrapper reads. */
 export type InvokeEvent = Pick<IpcMainInvokeEvent, 'sender'> & {

@@ -5,7 +5,7 @@ import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { ProgressListener } from '../../common/domain'
 import { UserError } from '../core/errors'
-import { createBackend } from './backend'
+import { createBackend } from '../backend/index'
 import { isLoopbackAddress } from './access'
 import { startWebHost, type WebHost } from './server'
 

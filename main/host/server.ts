@@ -7,7 +7,7 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import { calls, HTTP_EVENTS_PATH, isCallName, type EventName } from '../../common/contract'
 import { BINARY_CONTENT_TYPE, frameHeader } from '../../common/contract/binary-frame'
 import { checkAccess, isLoopbackAddress, newToken, tokenCookieName, type AccessPolicy } from './access'
-import { dispatch, type Handlers } from './dispatch'
+import { dispatch, type Handlers } from '../backend/dispatch'
 import { serveStatic } from './static-files'
 
 export interface WebHostOptions {

@@ -1,9 +1,9 @@
 import type { Progress } from '../../common/domain'
 import { UserError, errorMessage } from '../core/errors'
-import type { WorkerMessage } from '../core/jobs'
+import type { WorkerCommand, WorkerMessage } from './protocol'
 
 /**
- * The worker side of `runWorker` (main/core/jobs.ts). Works in a Node child process (process.send)
+ * The worker side of a job (main/backend/jobs/run-in-worker.ts). Works in a Node child process (process.send)
  * and in an Electron utilityProcess (process.parentPort), so a worker script is written once.
  */
 export interface WorkerContext {
@@ -27,7 +27,7 @@ export function serveWorker<P, R>(handler: (params: P, ctx: WorkerContext) => Pr
   let started = false
 
   const onMessage = (message: unknown) => {
-    const msg = message as { type?: string; params?: P }
+    const msg = message as Partial<WorkerCommand> | null
     if (msg?.type === 'cancel') controller.abort()
     if (msg?.type !== 'start' || started) return
     started = true

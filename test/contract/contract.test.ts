@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { callNames, calls, type CallName, type Envelope } from '../../common/contract'
 import { decodeFrame, encodeFrame } from '../../common/contract/binary-frame'
 import { CallError, createClient, type Transport } from '../../common/contract/client'
-import { dispatch, parseRequest, type Handlers } from '../../main/host/dispatch'
+import { dispatch, parseRequest, type Handlers } from '../../main/backend/dispatch'
 import { UserError } from '../../main/core/errors'
 
 const datasetId = '0123456789abcdef'

@@ -103,14 +103,25 @@ describe('sendEvent', () => {
   it('sends declared payloads on the derived channel and refuses undeclared shapes', () => {
     const send = vi.fn()
     const target = { send, isDestroyed: () => false }
-    sendEvent(target, 'progress', { jobId: 'open-1', stage: 'index', done: 3, total: 10 })
-    expect(send).toHaveBeenCalledWith(ipcEventChannel('progress'), {
+    const job = {
       jobId: 'open-1',
-      stage: 'index',
-      done: 3,
-      total: 10
-    })
-    expect(() => sendEvent(target, 'progress', { jobId: 'open-1', stage: 'index' } as never)).toThrow()
+      kind: 'open-dataset' as const,
+      title: 'Indexing /data/siim',
+      state: 'running' as const,
+      progress: { stage: 'index', done: 3, total: 10 },
+      createdAt: 1,
+      startedAt: 2,
+      endedAt: null,
+      error: null,
+      result: null,
+      meta: {}
+    }
+    sendEvent(target, 'job', job)
+    expect(send).toHaveBeenCalledWith(ipcEventChannel('job'), job)
+    expect(() => sendEvent(target, 'job', { ...job, state: 'sleeping' } as never)).toThrow()
+    expect(() =>
+      sendEvent(target, 'jobEvent', { jobId: 'open-1', seq: 1, at: 3, name: 'step', payload: {} } as never)
+    ).toThrow()
     expect(send).toHaveBeenCalledTimes(1)
   })
 })

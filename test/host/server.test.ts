@@ -8,7 +8,7 @@ import WebSocket from 'ws'
 import type { EventName } from '../../common/contract'
 import { createClient } from '../../common/contract/client'
 import { httpTransport } from '../../common/contract/http'
-import type { Handlers } from '../../main/host/dispatch'
+import type { Handlers } from '../../main/backend/dispatch'
 import { startWebHost, type WebHost } from '../../main/host/server'
 
 interface Reply {

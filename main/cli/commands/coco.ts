@@ -1,4 +1,4 @@
-import { InvalidArgumentError, Option, type Command } from 'commander'
+import { Option, type Command } from 'commander'
 import { FILTER_POLICIES, type FilterPolicy } from '../../../common/dataset'
 import { openDataset, POLICY_DESCRIPTIONS } from '../../core/dataset'
 import { UserError } from '../../core/errors'
@@ -6,6 +6,7 @@ import { exportCoco } from '../../core/export/coco'
 import type { CategoryMode, ImageFormat } from '../../core/export/plan'
 import type { ExportOptions, ExportSummary } from '../../core/export/run'
 import type { Dataset } from '../../../common/dataset'
+import { fraction, integer } from '../parsers'
 import { printJson, workspaceOf } from '../context'
 import { stderrProgress } from '../progress'
 
@@ -44,10 +45,10 @@ export function addExportOptions(command: Command, imagesHelp: string): void {
     .option(
       '--val-fraction <f>',
       'fraction of studies per study class that go to validation',
-      parseFraction,
+      fraction,
       0.2
     )
-    .option('--seed <n>', 'seed of the study split', parseInteger, 42)
+    .option('--seed <n>', 'seed of the study split', integer, 42)
     .addOption(
       new Option(
         '--policy <policy>',
@@ -70,7 +71,7 @@ export function addExportOptions(command: Command, imagesHelp: string): void {
     .option(
       '--size <px>',
       'longest side of exported images in pixels (aspect ratio kept; default: original size)',
-      parseInteger
+      integer
     )
     .option('--json', 'print the export summary as JSON')
 }
@@ -114,18 +115,4 @@ export async function runExportCommand(
   if (summary.errors.length > MAX_LISTED)
     out.push(`    … and ${summary.errors.length - MAX_LISTED} more (--json lists all)`)
   process.stdout.write(out.join('\n') + '\n')
-}
-
-function parseFraction(value: string): number {
-  const f = Number(value)
-  if (value.trim() === '' || !(f >= 0 && f < 1))
-    throw new InvalidArgumentError('expected a number from 0 up to (not including) 1')
-  return f
-}
-
-function parseInteger(value: string): number {
-  const n = Number(value)
-  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n))
-    throw new InvalidArgumentError('expected a whole number')
-  return n
 }

@@ -1,14 +1,10 @@
-import { InvalidArgumentError, type Command } from 'commander'
+import type { Command } from 'commander'
 import { resolve } from 'node:path'
 import { STUDY_CLASSES } from '../../../common/domain'
 import { DEMO_DEFAULTS, generateDemo, type DemoSummary } from '../../core/demo'
 import { printJson } from '../context'
+import { nonNegativeInteger } from '../parsers'
 import { stderrProgress } from '../progress'
-
-function integer(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a non-negative integer')
-  return Number(value)
-}
 
 export function registerDemo(program: Command): void {
   program
@@ -17,12 +13,12 @@ export function registerDemo(program: Command): void {
       'write a small synthetic dataset in the Kaggle SIIM-FISABIO-RSNA layout (DICOMs, label CSVs, sample submission, test truth)'
     )
     .argument('<out>', 'folder to create (or a previous demo folder to overwrite)')
-    .option('--studies <n>', `train studies (4-2000, default ${DEMO_DEFAULTS.studies})`, integer)
-    .option('--test-studies <n>', `test studies (1-1000, default ${DEMO_DEFAULTS.testStudies})`, integer)
+    .option('--studies <n>', `train studies (4-2000, default ${DEMO_DEFAULTS.studies})`, nonNegativeInteger)
+    .option('--test-studies <n>', `test studies (1-1000, default ${DEMO_DEFAULTS.testStudies})`, nonNegativeInteger)
     .option(
       '--seed <s>',
       `random seed; the same seed gives the same bytes (default ${DEMO_DEFAULTS.seed})`,
-      integer
+      nonNegativeInteger
     )
     .option('--json', 'print the summary as JSON')
     .action(

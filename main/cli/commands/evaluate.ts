@@ -1,10 +1,11 @@
 import { Option, type Command } from 'commander'
 import { resolve } from 'node:path'
 import { SCORED_CLASSES } from '../../../common/domain'
-import type { PredictJob, PredictJobResult } from '../../ml/predict/job'
+import type { PredictJob } from '../../ml/predict/job'
 import { printJson } from '../context'
 import { addPredictionOptions, predictOptions, type PredictCliOptions } from './predict'
-import { runCliJob } from './train'
+import { predictionJob } from '../../backend/prediction/service'
+import { runCliJob } from '../jobs'
 
 interface EvaluateCliOptions extends PredictCliOptions {
   studyCsv?: string
@@ -46,7 +47,7 @@ export function registerEvaluate(program: Command): void {
         },
         predictions: options.predictions ? resolve(options.predictions) : undefined
       }
-      const result = await runCliJob<PredictJobResult>('predict-worker', job)
+      const result = await runCliJob((jobs) => predictionJob(jobs, job))
       const evaluation = result.evaluation!
       if (options.json) {
         printJson({

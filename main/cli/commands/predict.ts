@@ -1,11 +1,13 @@
-import { InvalidArgumentError, Option, type Command } from 'commander'
+import { Option, type Command } from 'commander'
 import { resolve } from 'node:path'
 import { BACKEND_CHOICES } from '../../../common/training'
 import type { PredictJob, PredictJobResult } from '../../ml/predict/job'
 import type { PredictionSettings } from '../../ml/predict/predict-images'
 import type { PredictOptions } from '../../ml/predict/run'
 import { printJson, workspaceOf } from '../context'
-import { positiveInteger, runCliJob } from './train'
+import { predictionJob } from '../../backend/prediction/service'
+import { runCliJob } from '../jobs'
+import { positiveInteger, probability } from '../parsers'
 
 /** Options `predict`, `submit` and `evaluate` share. */
 export interface PredictCliOptions {
@@ -20,12 +22,6 @@ export interface PredictCliOptions {
   studyFrom?: PredictionSettings['studyFrom']
   noneFrom?: PredictionSettings['noneFrom']
   json?: boolean
-}
-
-function probability(value: string): number {
-  const n = Number(value)
-  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('expected a number in [0, 1]')
-  return n
 }
 
 /** `--split` of predict and submit: which images of a Kaggle folder to predict. */
@@ -154,7 +150,7 @@ export function predictJobAction<O>(
   addPredictionOptions(addSplitOption(command))
     .option('--json', 'print the summary as JSON')
     .action(async (run: string, dir: string, options: JobOptions<O>, cmd: Command) => {
-      const result = await runCliJob<PredictJobResult>('predict-worker', job(run, dir, options, cmd))
+      const result = await runCliJob((jobs) => predictionJob(jobs, job(run, dir, options, cmd)))
       if (options.json) printJson(result)
       else printPredictSummary(result)
     })

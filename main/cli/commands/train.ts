@@ -1,92 +1,27 @@
-import { InvalidArgumentError, Option, type Command } from 'commander'
-import { existsSync } from 'node:fs'
+import { Option, type Command } from 'commander'
 import { resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { FILTER_POLICIES } from '../../../common/dataset'
-import type { Progress } from '../../../common/domain'
-import { runWorker } from '../../core/jobs'
-import { BACKBONE_NAMES, BACKEND_CHOICES, HEAD_NAMES, OPTIMIZER_NAMES, PRESET_NAMES } from '../../../common/training'
-import type { TrainArgs } from '../../ml/train/config'
-import type { EpochEvent, TrainResult, TrainStartEvent } from '../../ml/train/events'
-import { STRATEGY_HELP } from '../../ml/train/strategy'
+import type { EpochEvent, TrainStartEvent } from '../../../common/contract'
+import {
+  BACKBONE_NAMES,
+  BACKEND_CHOICES,
+  HEAD_NAMES,
+  OPTIMIZER_NAMES,
+  PRESET_NAMES,
+  STRATEGY_HELP,
+  type TrainArgs
+} from '../../../common/training'
+import { trainingJob } from '../../backend/training/service'
 import { printJson, workspaceOf } from '../context'
-import { stderrProgress } from '../progress'
-
-/** A bundled worker script: next to the CLI bundle (out/node/), or in out/node/ when running from sources (tests). */
-export function workerScript(name: 'train-worker' | 'predict-worker'): string {
-  for (const url of [
-    new URL(`./${name}.js`, import.meta.url),
-    new URL(`../../../out/node/${name}.js`, import.meta.url)
-  ]) {
-    const path = fileURLToPath(url)
-    if (existsSync(path)) return path
-  }
-  throw new Error(`the ${name} is not built (out/node/${name}.js is missing): run \`npm run build:node\``)
-}
-
-/**
- * Runs a worker job from the CLI: progress bars on stderr, events to `onEvent`, and Ctrl-C as a
- * clean cancel (the worker finishes its step and writes its checkpoint; a second Ctrl-C kills).
- */
-export async function runCliJob<R>(
-  name: 'train-worker' | 'predict-worker',
-  params: unknown,
-  onEvent: (event: string, payload: unknown, progress: ReturnType<typeof stderrProgress>) => void = () =>
-    undefined
-): Promise<R> {
-  const progress = stderrProgress()
-  const controller = new AbortController()
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130)
-    progress.stop()
-    process.stderr.write('cancelling: finishing the current step (Ctrl-C again to stop at once)\n')
-    controller.abort()
-  }
-  process.on('SIGINT', onSigint)
-  try {
-    return await runWorker<R>(workerScript(name), params, {
-      signal: controller.signal,
-      onProgress: (p: Progress) => progress(p),
-      onEvent: (event, payload) => onEvent(event, payload, progress)
-    })
-  } finally {
-    process.off('SIGINT', onSigint)
-    progress.stop()
-  }
-}
-
-export function positiveInteger(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a positive integer')
-  return Number(value)
-}
-
-export function nonNegativeInteger(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a non-negative integer')
-  return Number(value)
-}
-
-export function positiveNumber(value: string): number {
-  const n = Number(value)
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number')
-  return n
-}
-
-function nonNegativeNumber(value: string): number {
-  const n = Number(value)
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number >= 0')
-  return n
-}
-
-function fraction(value: string): number {
-  const n = Number(value)
-  if (!Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError('expected a fraction in [0, 1)')
-  return n
-}
-
-function integer(value: string): number {
-  if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError('expected an integer')
-  return Number(value)
-}
+import { runCliJob } from '../jobs'
+import {
+  fraction,
+  integer,
+  nonNegativeInteger,
+  nonNegativeNumber,
+  positiveInteger,
+  positiveNumber
+} from '../parsers'
 
 interface TrainCliOptions {
   out: string
@@ -263,9 +198,9 @@ export function registerTrain(program: Command): void {
         resume: options.resume
       }
       let untilClock = false
-      const result = await runCliJob<TrainResult>('train-worker', args, (event, payload, progress) => {
-        if (event === 'start') {
-          const start = payload as TrainStartEvent
+      const result = await runCliJob((jobs) => trainingJob(jobs, args), (event, progress) => {
+        if (event.name === 'start') {
+          const start: TrainStartEvent = event.payload
           untilClock = start.untilTimeLimit
           const epochs = untilClock
             ? `epochs from ${start.startEpoch} until the ${start.timeLimitMinutes}-minute limit`
@@ -279,8 +214,8 @@ export function registerTrain(program: Command): void {
             process.stderr.write(
               'warning: no validation images (raise --val-fraction): no metric and no best checkpoint\n'
             )
-        } else if (event === 'epoch') {
-          const e = payload as EpochEvent
+        } else if (event.name === 'epoch') {
+          const e: EpochEvent = event.payload
           progress.stop()
           process.stderr.write(
             `epoch ${untilClock ? e.epoch : `${e.epoch}/${e.epochs}`}: loss ${f4(e.train.total)} val ${f4(e.val?.total)} | final ${f4(e.final)} study mAP ${f4(e.studyMap)} ` +

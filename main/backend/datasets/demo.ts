@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import { access, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { ProgressListener } from '../../common/domain'
+import type { ProgressListener } from '../../../common/domain'
 
 let generating: Promise<string> | null = null
 
@@ -19,7 +19,7 @@ export async function ensureDemoDataset(
   if (complete) return dir
   // Generate beside it and rename, so a crash never leaves a half-written demo that looks complete.
   generating ??= (async () => {
-    const { generateDemo } = await import('../core/demo')
+    const { generateDemo } = await import('../../core/demo')
     const tmp = join(workspace, `.demo-dataset-${randomBytes(4).toString('hex')}`)
     try {
       await generateDemo(tmp, { onProgress, signal })

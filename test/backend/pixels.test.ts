@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { robustWindow, storedRange, type DecodedImage, type StoredPixels } from '../../common/pixels'
-import { pixelPayload, pixelStats } from '../../main/host/pixels'
+import { pixelPayload, pixelStats } from '../../main/backend/viewer/pixels'
 
 function image(pixels: StoredPixels, rescaleSlope = 1, rescaleIntercept = 0): DecodedImage {
   return {

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateDemo } from '../../main/core/demo'
-import { createBackend, type Backend } from '../../main/host/backend'
-import { dispatch } from '../../main/host/dispatch'
+import { createBackend, type Backend } from '../../main/backend/index'
+import { dispatch } from '../../main/backend/dispatch'
 
 let base: string
 let root: string

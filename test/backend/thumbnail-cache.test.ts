@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { GrayImage } from '../../common/pixels'
-import { cachedThumbnail, type ImageDecoder } from '../../main/host/pixels'
-import { ThumbnailCache } from '../../main/host/thumbnail-cache'
+import { cachedThumbnail, type ImageDecoder } from '../../main/backend/viewer/pixels'
+import { ThumbnailCache } from '../../main/backend/viewer/thumbnail-cache'
 
 const SIZE = 16
 /** One cached 16 × 16 thumbnail: 8 header bytes and the grey bytes. */

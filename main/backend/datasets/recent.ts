@@ -1,8 +1,8 @@
 // Recently opened datasets, kept in the workspace so the desktop app, the web host and the CLI agree.
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { RecentDataset } from '../../common/contract'
-import { writeJsonAtomic } from '../core/fs-atomic'
+import type { RecentDataset } from '../../../common/contract'
+import { writeJsonAtomic } from '../../core/fs-atomic'
 
 const MAX_RECENT = 12
 

@@ -1,11 +1,11 @@
 // An opened dataset as the UI sees it: the merged Dataset plus the lookups and list rows built once.
 import { basename, join } from 'node:path'
-import type { Dataset, DatasetImage, FilterPolicy } from '../../common/dataset'
-import type { DatasetSummary, ImageRow, Prediction } from '../../common/contract'
-import { DEFAULT_POLICY, explainPolicy } from '../core/dataset'
-import { FileReadError } from '../core/errors'
-import { labelRules } from '../core/quality/rules'
-import { datasetCacheDir } from '../core/workspace'
+import type { Dataset, DatasetImage, FilterPolicy } from '../../../common/dataset'
+import type { DatasetSummary, ImageRow, Prediction } from '../../../common/contract'
+import { DEFAULT_POLICY, explainPolicy } from '../../core/dataset'
+import { FileReadError } from '../../core/errors'
+import { labelRules } from '../../core/quality/rules'
+import { datasetCacheDir } from '../../core/workspace'
 
 /** What the viewer can be asked to show: a file that was indexed, or one that could not be read. */
 export type ImageEntry =

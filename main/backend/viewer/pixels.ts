@@ -1,14 +1,14 @@
 // Pixels for the viewer and the studies list. The viewer gets the stored values untouched (it does
 // modality LUT, VOI and inversion itself, so W/L never goes back to the server); thumbnails are
 // 8-bit after VOI and cached on disk.
-import type { BinaryResult, DecodedImageMeta, PixelFormat, ThumbnailMeta } from '../../common/contract'
-import { fileWindow, type DecodedImage, type GrayImage } from '../../common/pixels'
-import type { DecodeJobOptions, WarmResult } from '../core/dicom/pool'
-import type { PixelStats } from '../core/dicom/pixel-stats'
-import { transferSyntaxName } from '../core/dicom/transfer-syntax'
+import type { BinaryResult, DecodedImageMeta, PixelFormat, ThumbnailMeta } from '../../../common/contract'
+import { fileWindow, type DecodedImage, type GrayImage } from '../../../common/pixels'
+import type { DecodeJobOptions, WarmResult } from '../../core/dicom/pool'
+import type { PixelStats } from '../../core/dicom/pixel-stats'
+import { transferSyntaxName } from '../../core/dicom/transfer-syntax'
 import type { ThumbnailCache } from './thumbnail-cache'
 
-export { pixelStats } from '../core/dicom/pixel-stats'
+export { pixelStats } from '../../core/dicom/pixel-stats'
 
 /** What the host needs from the decode pool (main/core/dicom/pool.ts fits it). */
 export interface ImageDecoder {

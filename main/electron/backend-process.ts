@@ -1,14 +1,17 @@
 // Entry of the back-end utility process the desktop app starts (see main/electron/backend-client.ts).
-// Plain Node: it reads messages from Electron's process.parentPort and answers through dispatch().
+// Plain Node, no Electron import: it reads messages from Electron's process.parentPort, answers
+// calls through dispatch(), and starts job workers by asking main (worker-relay.ts) to fork them.
 import type { CallName, Envelope, EventName } from '../../common/contract'
 import { resolveWorkspace } from '../core/workspace'
-import { createBackend } from './backend'
-import { dispatch } from './dispatch'
+import { createBackend } from '../backend/index'
+import { dispatch } from '../backend/dispatch'
+import { portLauncher, type RelayReply, type RelayRequest } from '../backend/jobs/port-launcher'
 
-export type BackendRequest = { type: 'call'; id: number; name: CallName; request: unknown }
+export type BackendRequest = { type: 'call'; id: number; name: CallName; request: unknown } | RelayReply
 export type BackendMessage =
   | { type: 'reply'; id: number; envelope: Envelope<unknown> }
   | { type: 'event'; event: EventName; payload: unknown }
+  | RelayRequest
 
 interface ParentPort {
   on(event: 'message', listener: (event: { data: BackendRequest }) => void): void
@@ -21,13 +24,22 @@ if (!parentPort) {
   process.exit(2)
 }
 
+const relayListeners = new Set<(reply: RelayReply) => void>()
 const backend = createBackend({
   workspace: resolveWorkspace(),
   host: 'electron',
+  launcher: portLauncher({
+    post: (request) => parentPort.postMessage(request),
+    onReply: (listener) => relayListeners.add(listener)
+  }),
   logError: (message) => process.stderr.write(`cxr-studio back end: ${message}\n`)
 })
 backend.onEvent((event, payload) => parentPort.postMessage({ type: 'event', event, payload }))
 parentPort.on('message', ({ data }) => {
+  if (data?.type === 'worker-message' || data?.type === 'worker-exit') {
+    for (const listener of relayListeners) listener(data)
+    return
+  }
   if (data?.type !== 'call') return
   void dispatch(backend.handlers, data.name, data.request, { logError: backend.logError }).then((envelope) =>
     parentPort.postMessage({ type: 'reply', id: data.id, envelope })

@@ -2,8 +2,8 @@
 import { readFile } from 'node:fs/promises'
 import { inflateRawSync } from 'node:zlib'
 import dicomParser from 'dicom-parser'
-import type { DicomTag } from '../../common/contract'
-import { FileReadError } from '../core/errors'
+import type { DicomTag } from '../../../common/contract'
+import { FileReadError } from '../../core/errors'
 import { formatTag, lookupTag } from './dicom-dictionary'
 
 const MAX_VALUE_CHARS = 200

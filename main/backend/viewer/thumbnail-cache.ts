@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto'
 import { readdir, readFile, stat, unlink, utimes } from 'node:fs/promises'
 import { join } from 'node:path'
-import { writeFileAtomic } from '../core/fs-atomic'
+import { writeFileAtomic } from '../../core/fs-atomic'
 
 export const DEFAULT_THUMBNAIL_CACHE_BYTES = 256 * 1024 * 1024
 

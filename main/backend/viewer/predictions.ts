@@ -1,7 +1,7 @@
 // The prediction layer: image rows of a Kaggle submission CSV, as boxes in original DICOM pixels.
 import { readFile } from 'node:fs/promises'
-import type { Prediction } from '../../common/contract'
-import { parseSubmissionCsv } from '../core/submission/submission-csv'
+import type { Prediction } from '../../../common/contract'
+import { parseSubmissionCsv } from '../../core/submission/submission-csv'
 
 /** Predictions per imageId (`opacity` boxes and whole-image `none` rows alike, with their scores). */
 export async function readSubmissionPredictions(file: string): Promise<Map<string, Prediction[]>> {

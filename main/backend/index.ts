@@ -1,0 +1,126 @@
+// The back end behind the contract, written once in plain Node: the web host serves it over HTTP,
+// the desktop app runs it in a utility process, and the CLI uses its services directly. This file
+// only composes the services (one module per feature) and maps each call of the contract to one.
+import { availableParallelism } from 'node:os'
+import { version } from '../../package.json'
+import type { EventName, EventOf } from '../../common/contract'
+import { computeEda } from '../core/eda'
+import { UserError } from '../core/errors'
+import { DatasetService } from './datasets/service'
+import type { Handlers } from './dispatch'
+import { validateFolder } from './folders'
+import { JobService } from './jobs/job-service'
+import type { WorkerLauncher } from './jobs/launcher'
+import { datasetQuality } from './quality'
+import { RunsService } from './training/runs'
+import { TrainingService } from './training/service'
+import type { ImageDecoder } from './viewer/pixels'
+import { ViewerService } from './viewer/service'
+
+export interface BackendOptions {
+  workspace: string
+  host: 'electron' | 'web'
+  /** The decoder for the viewer, prefetches and background work (thumbnails, pixel checks); a DecodePool by default. */
+  decoder?: ImageDecoder
+  /** How job workers start: Node child processes by default, Electron utility processes in the app. */
+  launcher?: WorkerLauncher
+  /** Bound of the workspace's on-disk thumbnail cache; default 256 MB. */
+  thumbnailCacheBytes?: number
+  logError?: (message: string) => void
+}
+
+export interface Backend {
+  handlers: Handlers
+  jobs: JobService
+  onEvent(listener: (event: EventName, payload: unknown) => void): () => void
+  logError: (message: string) => void
+  close(): Promise<void>
+}
+
+export function createBackend(options: BackendOptions): Backend {
+  const { workspace } = options
+  const logError = options.logError ?? ((message: string) => process.stderr.write(`${message}\n`))
+  const listeners = new Set<(event: EventName, payload: unknown) => void>()
+  const emit = <E extends EventName>(event: E, payload: EventOf<E>) => {
+    for (const listener of listeners) listener(event, payload)
+  }
+  const jobs = new JobService({ launcher: options.launcher, logError })
+  jobs.onJob((job) => emit('job', job))
+  jobs.onEvent((event) => emit('jobEvent', event))
+
+  // One pool with priorities: the image the user selected goes first and keeps a worker of its own,
+  // prefetched neighbours next, thumbnails and pixel checks last (at least two workers, so one is free).
+  let pool: Promise<ImageDecoder> | null = options.decoder ? Promise.resolve(options.decoder) : null
+  const decoder = (): Promise<ImageDecoder> =>
+    (pool ??= import('../core/dicom/pool').then(
+      ({ DecodePool }) => new DecodePool({ size: Math.max(2, availableParallelism() - 1) })
+    ))
+
+  const datasets = new DatasetService({ workspace, jobs, decoder, logError })
+  const viewer = new ViewerService({
+    workspace,
+    datasets,
+    decoder,
+    thumbnailCacheBytes: options.thumbnailCacheBytes
+  })
+  const runs = new RunsService(workspace, jobs)
+  const training = new TrainingService({ workspace, jobs, datasets, runs })
+  const session = (datasetId: string) => datasets.session(datasetId)
+
+  const handlers: Handlers = {
+    appInfo: async () => ({
+      version,
+      host: options.host,
+      workspace,
+      platform: process.platform,
+      nativeDialog: options.host === 'electron'
+    }),
+    recentDatasets: () => datasets.recent.list(),
+    forgetRecent: ({ datasetId }) => datasets.recent.forget(datasetId),
+    pickFolder: async () => {
+      throw new UserError('there is no folder dialog in the browser; type the folder path instead')
+    },
+    openDataset: async ({ path, jobId }) => datasets.open(await validateFolder(path), jobId),
+    openDemo: ({ jobId }) => datasets.openDemo(jobId),
+    listJobs: async () => jobs.list(),
+    attachJob: async ({ jobId }) => jobs.attach(jobId),
+    cancelJob: async ({ jobId }) => ({ cancelled: jobs.cancel(jobId) }),
+    datasetSummary: async ({ datasetId }) => (await session(datasetId)).summary(),
+    listImages: async ({ datasetId }) => (await session(datasetId)).imageRows(),
+    setPolicy: async ({ datasetId, policy }) => {
+      const found = await session(datasetId)
+      found.setPolicy(policy)
+      return found.summary()
+    },
+    eda: async ({ datasetId }) => ({ ...computeEda((await session(datasetId)).dataset) }),
+    quality: async ({ datasetId, pixels, jobId }) =>
+      datasetQuality(await session(datasetId), { pixels, jobId, jobs, decoder }),
+    imageTags: ({ datasetId, imageId }) => viewer.tags(datasetId, imageId),
+    loadPredictions: ({ datasetId, path }) => viewer.loadPredictions(datasetId, path),
+    predictions: ({ datasetId, imageId }) => viewer.predictions(datasetId, imageId),
+    checkTraining: ({ datasetId, settings }) => training.check(datasetId, settings),
+    probeBackend: () => training.probe(),
+    startTraining: ({ datasetId, settings, name }) => training.start(datasetId, settings, name),
+    resumeTraining: ({ runId, epochs, timeLimitMinutes }) => training.resume(runId, { epochs, timeLimitMinutes }),
+    listRuns: () => runs.list(),
+    readRun: ({ runId }) => runs.read(runId),
+    openRun: ({ path }) => runs.open(path),
+    deleteRun: ({ runId }) => runs.delete(runId),
+    imagePixels: ({ datasetId, imageId, prefetch }) => viewer.pixels(datasetId, imageId, prefetch),
+    thumbnail: ({ datasetId, imageId, size }) => viewer.thumbnail(datasetId, imageId, size)
+  }
+
+  return {
+    handlers,
+    jobs,
+    logError,
+    onEvent(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    async close() {
+      await jobs.close()
+      await (await pool)?.close()
+    }
+  }
+}

@@ -1,0 +1,71 @@
+// What the viewer asks for: stored pixels (the selected image first, neighbours as prefetch),
+// thumbnails from the bounded disk cache, the tag panel, and the prediction layer of a submission.
+import type { BinaryResult, DecodedImageMeta, DicomTag, Prediction, PredictionsSummary, ThumbnailMeta } from '../../../common/contract'
+import { UserError } from '../../core/errors'
+import type { DatasetService } from '../datasets/service'
+import { validateFile } from '../folders'
+import { cachedThumbnail, pixelPayload, type ImageDecoder } from './pixels'
+import { readSubmissionPredictions } from './predictions'
+import { ThumbnailCache } from './thumbnail-cache'
+
+export interface ViewerServiceOptions {
+  workspace: string
+  datasets: DatasetService
+  decoder: () => Promise<ImageDecoder>
+  /** Bound of the workspace's on-disk thumbnail cache; default 256 MB. */
+  thumbnailCacheBytes?: number
+}
+
+export class ViewerService {
+  private readonly thumbnails: ThumbnailCache
+
+  constructor(private readonly options: ViewerServiceOptions) {
+    this.thumbnails = new ThumbnailCache(options.workspace, options.thumbnailCacheBytes)
+  }
+
+  async pixels(datasetId: string, imageId: string, prefetch = false): Promise<BinaryResult<DecodedImageMeta>> {
+    const { absPath, image } = (await this.options.datasets.session(datasetId)).file(imageId)
+    const pool = await this.options.decoder()
+    const started = performance.now()
+    const decoded = await pool
+      .decodeWithStats(absPath, image.record!.path, { priority: prefetch ? 'prefetch' : 'view' })
+      .catch((err: Error) => {
+        if (err instanceof UserError) throw err
+        // a superseded prefetch already names the file
+        throw new UserError(
+          err.name === 'DecodeSupersededError' ? err.message : `${image.record!.path}: ${err.message}`
+        )
+      })
+    return pixelPayload(imageId, decoded.image, decoded.stats, performance.now() - started)
+  }
+
+  async thumbnail(datasetId: string, imageId: string, size: number): Promise<BinaryResult<ThumbnailMeta>> {
+    const session = await this.options.datasets.session(datasetId)
+    const { absPath, image } = session.file(imageId)
+    return cachedThumbnail(
+      await this.options.decoder(),
+      this.thumbnails,
+      session.cacheDir,
+      { absPath, relPath: image.record!.path, mtimeMs: image.record!.mtimeMs },
+      size
+    )
+  }
+
+  async tags(datasetId: string, imageId: string): Promise<DicomTag[]> {
+    const { image, absPath } = (await this.options.datasets.session(datasetId)).file(imageId)
+    const { readDicomTags } = await import('./dicom-tags')
+    return readDicomTags(absPath, image.record!.path)
+  }
+
+  async loadPredictions(datasetId: string, path: string): Promise<PredictionsSummary> {
+    const session = await this.options.datasets.session(datasetId)
+    const file = await validateFile(path)
+    session.predictions = await readSubmissionPredictions(file)
+    const opacities = [...session.predictions.values()].flat().filter((p) => p.label === 'opacity')
+    return { source: file, images: session.predictions.size, boxes: opacities.length }
+  }
+
+  async predictions(datasetId: string, imageId: string): Promise<Prediction[]> {
+    return (await this.options.datasets.session(datasetId)).predictions.get(imageId) ?? []
+  }
+}
