@@ -210,8 +210,34 @@ describe('IPC to the back end', () => {
     expect(fake.children[0].messages.length).toBe(before)
   })
 
+  it("forks the back end's job workers as utility processes and relays their messages both ways", () => {
+    const backendChild = fake.children[0]
+    const before = fake.children.length
+    const workerScript = join(appRoot, 'out/node/train-worker.js')
+    backendChild.emit('message', { type: 'worker-launch', workerId: 7, script: workerScript })
+    const worker = fake.children[before]
+    expect(worker.script).toBe(workerScript)
+    backendChild.emit('message', { type: 'worker-send', workerId: 7, message: { type: 'start', params: { a: 1 } } })
+    expect(worker.messages).toEqual([{ type: 'start', params: { a: 1 } }])
+    worker.emit('message', { type: 'event', name: 'log', payload: { line: 'x' } })
+    expect(backendChild.messages.at(-1)).toEqual({
+      type: 'worker-message',
+      workerId: 7,
+      message: { type: 'event', name: 'log', payload: { line: 'x' } }
+    })
+    worker.emit('exit', 1)
+    expect(backendChild.messages.at(-1)).toEqual({
+      type: 'worker-exit',
+      workerId: 7,
+      exit: { code: 1, signal: null, stderr: '' }
+    })
+    // relay messages are not calls: nothing was answered as one
+    expect(backendChild.messages.filter((m) => (m as { type: string }).type === 'reply')).toEqual([])
+  })
+
   it('restarts the back end when it dies and fails what was in flight', async () => {
     const child = fake.children[0]
+    const before = fake.children.length
     const pending = fake.handlers.get(ipcChannel('appInfo'))!(trusted(), {})
     await new Promise((resolve) => setTimeout(resolve, 0))
     child.emit('exit', 9)
@@ -220,6 +246,7 @@ describe('IPC to the back end', () => {
       error: { message: expect.stringContaining('exit code 9') }
     })
     await new Promise((resolve) => setTimeout(resolve, 600))
-    expect(fake.children).toHaveLength(2)
+    expect(fake.children).toHaveLength(before + 1)
+    expect(fake.children[before].script).toBe(join(appRoot, 'out/node/backend-process.js'))
   })
 })

@@ -61,12 +61,7 @@ export class TrainingService {
   async check(datasetId: string, raw: unknown): Promise<TrainingCheck> {
     const session = await this.options.datasets.session(datasetId)
     const errors: FieldError[] = []
-    const parsed = TrainSettings.safeParse(raw ?? {})
-    const settings = parsed.success ? parsed.data : {}
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues)
-        errors.push({ field: String(issue.path[0] ?? 'settings'), message: issue.message })
-    }
+    const settings = validSettings(raw, errors)
     const cores = availableParallelism()
     if (settings.threads === 2 && cores < 2)
       errors.push({ field: 'threads', message: `this machine has ${cores} core: one thread only` })
@@ -183,6 +178,29 @@ export class TrainingService {
     this.reserved.add(candidate)
     return join(runsDir, candidate)
   }
+}
+
+/**
+ * The settings without the fields that break the schema (each reported in `errors`), so that the
+ * other fields are still checked together: a bad strategy must not hide a bad image size.
+ */
+function validSettings(raw: unknown, errors: FieldError[]): TrainSettings {
+  const parsed = TrainSettings.safeParse(raw ?? {})
+  if (parsed.success) return parsed.data
+  const bad = new Set<string>()
+  for (const issue of parsed.error.issues) {
+    const field = issue.path.length ? String(issue.path[0]) : 'settings'
+    // an unknown key is reported by the object itself, under the key's name
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [field]
+    for (const key of keys) {
+      bad.add(key)
+      errors.push({ field: key, message: issue.code === 'unrecognized_keys' ? 'not a training setting' : issue.message })
+    }
+  }
+  if (bad.has('settings') || typeof raw !== 'object' || raw === null) return {}
+  const rest = Object.fromEntries(Object.entries(raw).filter(([key]) => !bad.has(key)))
+  const retried = TrainSettings.safeParse(rest)
+  return retried.success ? retried.data : {}
 }
 
 /** e.g. `2026-12-06-1430-efficientdet-efficientnet-b0`: sorts by time, says what was trained. */
