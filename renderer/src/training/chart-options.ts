@@ -1,0 +1,98 @@
+// The training charts' series, from the dashboard state or a run's epoch records.
+import type { BestScore, EpochRecord } from '../../../common/contract'
+import type { LineSeries } from '../components/charts'
+import { lossKeys, type DashboardState } from './dashboard-state'
+
+const PART_COLORS: Record<string, string> = {
+  total: '#4fa3ff',
+  cls: '#ffb020',
+  box: '#ff5a5f',
+  study: '#b47cff',
+  none: '#3ddc84'
+}
+const SPARE_COLORS = ['#22d3ee', '#c8a27a', '#9c8fd8', '#8fbf8f']
+/** Overlaid runs in the comparison, in selection order. */
+export const RUN_COLORS = ['#4fa3ff', '#ffb020', '#3ddc84', '#ff5a5f', '#b47cff', '#22d3ee', '#c8a27a', '#9aa6b4']
+
+function partColor(key: string, i: number): string {
+  return PART_COLORS[key] ?? SPARE_COLORS[i % SPARE_COLORS.length]
+}
+
+/** Per-step losses: the total and each part of the detector's loss. */
+export function stepLossSeries(state: DashboardState): LineSeries[] {
+  return lossKeys(state).map((key, i) => ({ name: key, points: state.steps.pairs(key), color: partColor(key, i) }))
+}
+
+export function stepRateSeries(state: DashboardState): LineSeries[] {
+  return [{ name: 'learning rate', points: state.steps.pairs('lr'), color: '#c8a27a' }]
+}
+
+/** Epoch metrics the charts and the comparison draw. */
+export const EPOCH_METRICS = {
+  final: { label: 'final score', pick: (r: EpochRecord) => r.final },
+  studyMap: { label: 'study mAP', pick: (r: EpochRecord) => r.studyMap },
+  opacity: { label: 'opacity AP', pick: (r: EpochRecord) => r.ap.opacity ?? null },
+  none: { label: 'none AP', pick: (r: EpochRecord) => r.ap.none ?? null },
+  trainLoss: { label: 'train loss', pick: (r: EpochRecord) => r.train.total ?? null },
+  valLoss: { label: 'validation loss', pick: (r: EpochRecord) => r.val?.total ?? null }
+} as const
+export type EpochMetric = keyof typeof EPOCH_METRICS
+
+export function epochPoints(epochs: readonly EpochRecord[], metric: EpochMetric): Array<[number, number]> {
+  const out: Array<[number, number]> = []
+  for (const record of epochs) {
+    const value = EPOCH_METRICS[metric].pick(record)
+    if (value !== null && Number.isFinite(value)) out.push([record.epoch, value])
+  }
+  return out
+}
+
+function bestMark(best: BestScore | null, label = 'best') {
+  return best ? { x: best.epoch, label: `${label} (epoch ${best.epoch})` } : undefined
+}
+
+/** Training vs validation loss per epoch; the best epoch marked when it was picked by the loss. */
+export function epochLossSeries(epochs: readonly EpochRecord[], best: BestScore | null): LineSeries[] {
+  return [
+    { name: 'train loss', points: epochPoints(epochs, 'trainLoss'), color: '#4fa3ff' },
+    {
+      name: 'validation loss',
+      points: epochPoints(epochs, 'valLoss'),
+      color: '#ffb020',
+      dashed: true,
+      mark: best?.metric === 'val/total' ? bestMark(best) : undefined
+    }
+  ]
+}
+
+/** The competition's final score and its parts per epoch, the best epoch marked on the final score. */
+export function epochScoreSeries(epochs: readonly EpochRecord[], best: BestScore | null): LineSeries[] {
+  return [
+    {
+      name: 'final score',
+      points: epochPoints(epochs, 'final'),
+      color: '#e6edf3',
+      mark: best?.metric === 'final' ? bestMark(best) : undefined
+    },
+    { name: 'study mAP', points: epochPoints(epochs, 'studyMap'), color: '#b47cff' },
+    { name: 'opacity AP', points: epochPoints(epochs, 'opacity'), color: '#ff5a5f' },
+    { name: 'none AP', points: epochPoints(epochs, 'none'), color: '#3ddc84' }
+  ]
+}
+
+/** One metric of several runs, overlaid. */
+export function compareSeries(
+  runs: ReadonlyArray<{ name: string; epochs: readonly EpochRecord[] }>,
+  metric: EpochMetric
+): LineSeries[] {
+  return runs.map((run, i) => ({
+    name: run.name,
+    points: epochPoints(run.epochs, metric),
+    color: RUN_COLORS[i % RUN_COLORS.length]
+  }))
+}
+
+/** Points a chart draws (the most of its series): the dashboards expose it for tests as `data-points`. */
+export function pointCount(series: readonly LineSeries[]): number {
+  return Math.max(0, ...series.map((s) => s.points.length))
+}

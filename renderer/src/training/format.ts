@@ -1,0 +1,89 @@
+// How training numbers and states read on screen, shared by the Train, dashboard and Runs views.
+import type { BackendInfo, BackendProbe, BestScore, RunState } from '../../../common/contract'
+
+export const RUN_STATE_LABELS: Record<RunState, string> = {
+  running: 'running',
+  completed: 'finished',
+  cancelled: 'cancelled',
+  'time-limit': 'time limit reached',
+  'early-stopped': 'stopped early',
+  failed: 'failed',
+  interrupted: 'interrupted',
+  unknown: 'unknown'
+}
+
+export const RUN_STATE_COLORS: Record<RunState, string> = {
+  running: '#4fa3ff',
+  completed: '#3ddc84',
+  cancelled: '#ffb020',
+  'time-limit': '#3ddc84',
+  'early-stopped': '#3ddc84',
+  failed: '#ff5a5f',
+  interrupted: '#ffb020',
+  unknown: '#7d8896'
+}
+
+/** Runs that can continue from checkpoints/last as they are. */
+export const RESUMABLE_STATES: readonly RunState[] = ['cancelled', 'time-limit', 'interrupted']
+/** Runs that continue only with more epochs. */
+export const EXTENDABLE_STATES: readonly RunState[] = ['completed', 'early-stopped']
+
+/** `45 s`, `12:05`, `1:02:03`. */
+export function formatDuration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '—'
+  const total = Math.max(0, Math.round(seconds))
+  if (total < 60) return `${total} s`
+  const h = Math.floor(total / 3600)
+  const m = Math.floor((total % 3600) / 60)
+  const s = String(total % 60).padStart(2, '0')
+  return h ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`
+}
+
+export function formatScore(value: number | null | undefined, digits = 3): string {
+  return value === null || value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(digits)
+}
+
+/** Losses and learning rates span decades: a few significant digits. */
+export function formatScalar(value: number | null | undefined): string {
+  if (value === null || value === undefined) return '—'
+  if (!Number.isFinite(value)) return String(value)
+  return Math.abs(value) >= 1e-3 || value === 0 ? String(Number(value.toPrecision(4))) : value.toExponential(2)
+}
+
+/** `final 0.412 at epoch 7`, or `val loss 1.23 at epoch 7` without a validation score. */
+export function describeBest(best: BestScore | null | undefined): string {
+  if (!best) return 'no best epoch yet'
+  return best.metric === 'final'
+    ? `final score ${formatScore(best.value)} at epoch ${best.epoch}`
+    : `validation loss ${formatScalar(best.value)} at epoch ${best.epoch}`
+}
+
+const BACKEND_NAMES: Record<BackendInfo['name'], string> = { tensorflow: 'TensorFlow', wasm: 'WASM', cpu: 'CPU (pure JS)' }
+
+/** `WASM (SIMD) on CPU, 1 thread`. */
+export function describeBackend(info: BackendInfo): string {
+  const simd = info.name === 'wasm' && info.simd !== undefined ? (info.simd ? ' (SIMD)' : ' (no SIMD)') : ''
+  return `${BACKEND_NAMES[info.name]}${simd} on ${info.device}, ${info.threads} thread${info.threads === 1 ? '' : 's'}`
+}
+
+/** Why the faster backends are not used: `@tensorflow/tfjs-node-gpu: not installed; …`. */
+export function describeFallbacks(info: BackendInfo): string {
+  return info.fallbacks.map((f) => `${f.backend}: ${f.reason}`).join('; ')
+}
+
+/** What the chosen backend setting will run on here, and why. */
+export function backendNote(
+  probe: BackendProbe,
+  choice: string
+): { text: string; available: boolean } {
+  if (!choice || choice === 'auto') {
+    const why = describeFallbacks(probe.auto)
+    return { text: `${describeBackend(probe.auto)}${why ? ` — ${why}` : ''}`, available: true }
+  }
+  const option = probe.choices[choice as keyof BackendProbe['choices']]
+  if (!option) return { text: `${choice}: unknown backend`, available: false }
+  const name = BACKEND_NAMES[choice as BackendInfo['name']] ?? choice
+  return option.available
+    ? { text: `${name} — ${option.reason}`, available: true }
+    : { text: `${name} is not available here: ${option.reason}`, available: false }
+}

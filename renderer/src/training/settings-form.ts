@@ -1,0 +1,187 @@
+// The Train view's form as plain data: one string per field ('' = unset, the back end's default
+// applies), turned into TrainSettings with the same zod schema the back end validates with, and
+// the problems keyed by field so each shows next to its input.
+import { FILTER_POLICIES } from '../../../common/dataset'
+import { RunName, type FieldError } from '../../../common/contract'
+import {
+  BACKBONE_NAMES,
+  BACKEND_CHOICES,
+  HEAD_NAMES,
+  OPTIMIZER_NAMES,
+  PRESET_NAMES,
+  STRATEGY_HELP,
+  TrainSettings
+} from '../../../common/training'
+
+export type FieldKind = 'select' | 'int' | 'number' | 'text'
+
+export interface FieldSpec {
+  name: FormField
+  label: string
+  kind: FieldKind
+  choices?: readonly string[]
+  /** A line under the input saying what the field does. */
+  help?: string
+}
+
+export const FORM_FIELDS = [
+  'preset',
+  'head',
+  'backbone',
+  'imageSize',
+  'epochs',
+  'timeLimitMinutes',
+  'batchSize',
+  'lr',
+  'optimizer',
+  'strategy',
+  'valFraction',
+  'seed',
+  'policy',
+  'backend',
+  'threads',
+  'pretrained'
+] as const satisfies ReadonlyArray<keyof TrainSettings>
+export type FormField = (typeof FORM_FIELDS)[number]
+export type TrainForm = Record<FormField, string>
+
+export const STRATEGY_CHOICES = ['no_freeze', 'freeze', 'freeze_unfreeze:10', 'unfreeze_milestones:5,10:2'] as const
+
+export const FIELD_SPECS: Record<FormField, FieldSpec> = {
+  preset: {
+    name: 'preset',
+    label: 'Model size',
+    kind: 'select',
+    choices: PRESET_NAMES,
+    help: 'tiny: ~1M parameters, trains on a laptop CPU; standard: the full-width model'
+  },
+  head: { name: 'head', label: 'Head', kind: 'select', choices: HEAD_NAMES },
+  backbone: { name: 'backbone', label: 'Backbone', kind: 'select', choices: BACKBONE_NAMES },
+  imageSize: {
+    name: 'imageSize',
+    label: 'Image size (px)',
+    kind: 'int',
+    help: 'EfficientDet: a multiple of 128'
+  },
+  epochs: { name: 'epochs', label: 'Epochs', kind: 'int' },
+  timeLimitMinutes: {
+    name: 'timeLimitMinutes',
+    label: 'Time limit (minutes)',
+    kind: 'number',
+    help: 'without epochs the run trains until the clock runs out, its learning-rate decay following the clock'
+  },
+  batchSize: { name: 'batchSize', label: 'Batch size', kind: 'int' },
+  lr: { name: 'lr', label: 'Learning rate', kind: 'number' },
+  optimizer: { name: 'optimizer', label: 'Optimizer', kind: 'select', choices: OPTIMIZER_NAMES },
+  strategy: { name: 'strategy', label: 'Fine-tuning strategy', kind: 'text', help: STRATEGY_HELP },
+  valFraction: {
+    name: 'valFraction',
+    label: 'Validation fraction',
+    kind: 'number',
+    help: 'share of the studies of each class held out for validation'
+  },
+  seed: { name: 'seed', label: 'Seed', kind: 'int' },
+  policy: {
+    name: 'policy',
+    label: 'Filter policy',
+    kind: 'select',
+    choices: FILTER_POLICIES,
+    help: 'which images of multi-image studies train'
+  },
+  backend: { name: 'backend', label: 'Backend', kind: 'select', choices: BACKEND_CHOICES },
+  threads: {
+    name: 'threads',
+    label: 'Threads',
+    kind: 'select',
+    choices: ['1', '2'],
+    help: '2: a helper thread computes half of each batch (~1.7× faster on two cores; batch norm sees half batches)'
+  },
+  pretrained: {
+    name: 'pretrained',
+    label: 'Pretrained backbone (model.json)',
+    kind: 'text',
+    help: 'a TF.js Layers model whose backbone layers are imported by name'
+  }
+}
+
+export function emptyForm(): TrainForm {
+  return Object.fromEntries(FORM_FIELDS.map((name) => [name, ''])) as TrainForm
+}
+
+/** A preset (or a run's settings) as form text; settings the form has no field for are kept aside. */
+export function formFromSettings(settings: TrainSettings): { form: TrainForm; extra: TrainSettings } {
+  const form = emptyForm()
+  const extra: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(settings)) {
+    if (value === undefined) continue
+    if ((FORM_FIELDS as readonly string[]).includes(key)) form[key as FormField] = String(value)
+    else extra[key] = value
+  }
+  return { form, extra: extra as TrainSettings }
+}
+
+export interface FormResult {
+  /** Valid settings, or null while a field has a problem. */
+  settings: TrainSettings | null
+  /** What could be read (numbers that parse), for the back end's check even while the form is invalid. */
+  raw: Record<string, unknown>
+  errors: FieldError[]
+}
+
+/** Reads the form with the contract's schema; the run name (not a setting) is checked too. */
+export function settingsFromForm(form: TrainForm, extra: TrainSettings = {}, runName = ''): FormResult {
+  const raw: Record<string, unknown> = { ...extra }
+  const errors: FieldError[] = []
+  for (const name of FORM_FIELDS) {
+    const text = form[name].trim()
+    if (!text) continue
+    const kind = FIELD_SPECS[name].kind
+    if (kind === 'int' || kind === 'number' || name === 'threads') {
+      const value = Number(text)
+      if (!Number.isFinite(value)) errors.push({ field: name, message: `"${text}" is not a number` })
+      else raw[name] = value
+    } else {
+      raw[name] = text
+    }
+  }
+  const parsed = TrainSettings.safeParse(raw)
+  if (!parsed.success)
+    for (const issue of parsed.error.issues)
+      errors.push({ field: String(issue.path[0] ?? 'settings'), message: issue.message })
+  if (runName.trim()) {
+    const named = RunName.safeParse(runName.trim())
+    if (!named.success) errors.push({ field: 'name', message: named.error.issues[0].message })
+  }
+  return { settings: errors.length ? null : (parsed.data ?? null), raw, errors }
+}
+
+/** Problems per field (the client's first, then the back end's), each message once. */
+export function errorsByField(...lists: ReadonlyArray<readonly FieldError[]>): Record<string, string[]> {
+  const out: Record<string, string[]> = {}
+  for (const list of lists)
+    for (const { field, message } of list) {
+      const messages = (out[field] ??= [])
+      if (!messages.includes(message)) messages.push(message)
+    }
+  return out
+}
+
+export interface DefaultHint {
+  /** The value an unset field takes, as the input would show it. */
+  value: string
+  why: string
+}
+
+/** `0.01 (random initialisation with adamw)` → { value: '0.01', why: 'random initialisation with adamw' }. */
+export function parseDefault(text: string): DefaultHint {
+  const match = /^(.*?) \((.*)\)$/s.exec(text)
+  if (!match) return { value: text, why: '' }
+  let value = match[1]
+  try {
+    const parsed: unknown = JSON.parse(value)
+    value = typeof parsed === 'string' ? parsed : typeof parsed === 'number' ? String(parsed) : value
+  } catch {
+    // not JSON: shown as written
+  }
+  return { value, why: match[2] }
+}
