@@ -26,6 +26,22 @@ export const router = createRouter({
       component: () => import('./views/DataView.vue'),
       props: true
     },
+    {
+      path: '/d/:datasetId/train',
+      name: 'train',
+      component: () => import('./views/TrainView.vue'),
+      props: true
+    },
+    // no dataset in the address: the open one, else the most recent
+    { path: '/train', name: 'train-pick', component: () => import('./views/TrainView.vue') },
+    { path: '/runs', name: 'runs', component: () => import('./views/RunsView.vue') },
+    { path: '/runs/compare', name: 'runs-compare', component: () => import('./views/CompareRunsView.vue') },
+    {
+      path: '/runs/:runId',
+      name: 'run',
+      component: () => import('./views/RunDashboardView.vue'),
+      props: true
+    },
     { path: '/:pathMatch(.*)*', redirect: '/' }
   ]
 })

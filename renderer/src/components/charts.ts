@@ -1,10 +1,29 @@
-// echarts, registered once with only the pieces the Data page draws (keeps the bundle small).
-import { BarChart, PieChart } from 'echarts/charts'
-import { GridComponent, LegendComponent, TooltipComponent } from 'echarts/components'
+// echarts, registered once with only the pieces the Data page and the training charts draw (keeps
+// the bundle small).
+import { BarChart, LineChart, PieChart } from 'echarts/charts'
+import {
+  DataZoomInsideComponent,
+  GridComponent,
+  LegendComponent,
+  MarkLineComponent,
+  MarkPointComponent,
+  TooltipComponent
+} from 'echarts/components'
 import { use } from 'echarts/core'
 import { CanvasRenderer } from 'echarts/renderers'
 
-use([BarChart, PieChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer])
+use([
+  BarChart,
+  LineChart,
+  PieChart,
+  DataZoomInsideComponent,
+  GridComponent,
+  LegendComponent,
+  MarkLineComponent,
+  MarkPointComponent,
+  TooltipComponent,
+  CanvasRenderer
+])
 
 const AXIS = {
   axisLine: { lineStyle: { color: '#3a4656' } },
@@ -56,4 +75,108 @@ export function barOption(
       barMaxWidth: 36
     }))
   }
+}
+
+export interface LineSeries {
+  name: string
+  /** [x, y] pairs, x ascending. */
+  points: Array<[number, number]>
+  color?: string
+  /** Dashed (e.g. the validation curve beside the training one). */
+  dashed?: boolean
+  /** A vertical line at this x (the best epoch) and a marker on this series' point there. */
+  mark?: { x: number; label: string }
+}
+
+export interface LineOptions {
+  xName: string
+  /** Integer x ticks (epochs). */
+  integerX?: boolean
+  /** Log scale (losses spanning decades, learning rates). */
+  logY?: boolean
+  /** Wheel / drag zoom along x (long step curves). */
+  zoom?: boolean
+  /** Points drawn with symbols (a handful of epochs). */
+  symbols?: boolean
+  /** y axis label formatter digits. */
+  yDigits?: number
+}
+
+/**
+ * Curves that may hold thousands of points and redraw several times a second: no animation, no
+ * symbols, LTTB sampling to the pixel width, and markers only where they mean something.
+ */
+export function lineOption(series: LineSeries[], options: LineOptions) {
+  const tooltipBox = { backgroundColor: '#19202a', borderColor: '#232c38', textStyle: { color: '#c9d2dc' } }
+  return {
+    backgroundColor: 'transparent',
+    animation: false,
+    textStyle: { color: '#c9d2dc' },
+    tooltip: { trigger: 'axis' as const, ...tooltipBox, valueFormatter: formatTooltipValue },
+    legend: series.length > 1 ? { top: 0, textStyle: { color: '#9aa6b4' }, itemHeight: 8 } : undefined,
+    grid: { left: 52, right: 16, top: series.length > 1 ? 28 : 12, bottom: 34 },
+    xAxis: {
+      type: 'value' as const,
+      name: options.xName,
+      nameLocation: 'middle' as const,
+      nameGap: 22,
+      nameTextStyle: { color: '#7d8896' },
+      min: 'dataMin' as const,
+      max: 'dataMax' as const,
+      minInterval: options.integerX ? 1 : undefined,
+      ...AXIS
+    },
+    yAxis: {
+      type: options.logY ? ('log' as const) : ('value' as const),
+      scale: true,
+      ...AXIS,
+      axisLabel: { ...AXIS.axisLabel, formatter: (v: number) => formatAxisValue(v, options.yDigits) }
+    },
+    dataZoom: options.zoom ? [{ type: 'inside' as const, xAxisIndex: 0, filterMode: 'none' as const }] : undefined,
+    series: series.map((s) => ({
+      type: 'line' as const,
+      name: s.name,
+      data: s.points,
+      showSymbol: Boolean(options.symbols),
+      symbolSize: 5,
+      sampling: 'lttb' as const,
+      animation: false,
+      connectNulls: true,
+      lineStyle: { width: 1.5, color: s.color, type: s.dashed ? ('dashed' as const) : ('solid' as const) },
+      itemStyle: { color: s.color },
+      markLine: s.mark
+        ? {
+            silent: true,
+            symbol: 'none',
+            animation: false,
+            lineStyle: { color: '#3ddc84', type: 'dashed' as const, width: 1 },
+            label: { color: '#3ddc84', formatter: s.mark.label, position: 'insideEndTop' as const },
+            data: [{ xAxis: s.mark.x }]
+          }
+        : undefined,
+      markPoint: s.mark
+        ? {
+            animation: false,
+            symbol: 'pin',
+            symbolSize: 34,
+            itemStyle: { color: '#3ddc84' },
+            label: { color: '#0b0e12', fontSize: 10, formatter: '★' },
+            data: s.points
+              .filter(([x]) => x === s.mark!.x)
+              .slice(0, 1)
+              .map(([x, y]) => ({ coord: [x, y], value: y }))
+          }
+        : undefined
+    }))
+  }
+}
+
+function formatAxisValue(value: number, digits?: number): string {
+  if (digits !== undefined) return value.toFixed(digits)
+  if (value === 0) return '0'
+  return Math.abs(value) < 1e-3 || Math.abs(value) >= 1e5 ? value.toExponential(0) : String(Number(value.toPrecision(3)))
+}
+
+function formatTooltipValue(value: unknown): string {
+  return typeof value === 'number' ? String(Number(value.toPrecision(4))) : String(value)
 }
