@@ -1,7 +1,8 @@
 // The training job's process (a Node child process under the CLI and web host, an Electron
 // utilityProcess in the app). Events: `start`, `step` after every optimizer step, `epoch` after
-// every epoch (see main/ml/train/events.ts). Cancel stops after the current step and writes
-// checkpoints/last, so the run can be resumed.
+// every epoch, `samples` after every validation and `log` for every train.log line (see
+// main/ml/train/events.ts). Cancel stops after the current step and writes checkpoints/last, so the
+// run can be resumed.
 import type { TrainArgs } from '../ml/train/config'
 import type { TrainResult } from '../ml/train/events'
 import { train } from '../ml/train/trainer'

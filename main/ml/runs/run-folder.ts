@@ -6,6 +6,8 @@
 //   checkpoints/last/     model + optimizer + metadata, after every epoch, on cancel and at the time limit
 //   checkpoints/best/     the same, for the epoch with the best validation score
 //   train.log             what happened, in words
+//   status.json           what the run is doing now: running (with its pid and host), or how it ended
+//   samples.json          the latest epoch's validation samples: a few images, their truth and prediction
 // Everything is written atomically (temp file + fsync + rename).
 import { readFile, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -21,7 +23,9 @@ export const RUN_FILES = {
   split: 'split.json',
   results: 'results.csv',
   log: 'train.log',
-  checkpoints: 'checkpoints'
+  checkpoints: 'checkpoints',
+  status: 'status.json',
+  samples: 'samples.json'
 } as const
 
 export interface RunHeader {
@@ -100,17 +104,21 @@ export async function isEmptyFolder(dir: string): Promise<boolean> {
 export class RunLog {
   private constructor(
     readonly path: string,
-    private readonly lines: string[]
+    private readonly lines: string[],
+    private readonly onLine?: (line: string) => void
   ) {}
 
-  static async open(runDir: string): Promise<RunLog> {
+  /** Opens the run's log (a resumed run appends to it); `onLine` hears every line written from now on. */
+  static async open(runDir: string, onLine?: (line: string) => void): Promise<RunLog> {
     const path = join(runDir, RUN_FILES.log)
     const existing = await readFile(path, 'utf8').catch(() => '')
-    return new RunLog(path, existing ? existing.replace(/\n$/, '').split('\n') : [])
+    return new RunLog(path, existing ? existing.replace(/\n$/, '').split('\n') : [], onLine)
   }
 
   write(message: string): void {
-    this.lines.push(`${new Date().toISOString()} ${message}`)
+    const line = `${new Date().toISOString()} ${message}`
+    this.lines.push(line)
+    this.onLine?.(line)
   }
 
   async flush(): Promise<void> {

@@ -7,7 +7,7 @@ import { writeJsonAtomic } from '../../core/fs-atomic'
 import { initBackend, type BackendInfo } from '../backend/ladder'
 import type { TrainingData } from '../data/prepare'
 import type { Detector } from '../detect/detector'
-import { findCheckpoint } from '../runs/checkpoint'
+import { findCheckpoint, readCheckpointMeta } from '../runs/checkpoint'
 import {
   RUN_FILES,
   RunLog,
@@ -18,7 +18,7 @@ import {
   type RunSplit
 } from '../runs/run-folder'
 import { resolveTrainConfig, resumeConfig, type TrainArgs, type TrainConfig } from './config'
-import { runConfigFile, type RunConfigFile } from './run-record'
+import { runConfigFile, type RunConfigFile, type TrainerState } from './run-record'
 
 export interface OpenedRun {
   runDir: string
@@ -27,21 +27,28 @@ export interface OpenedRun {
   saved: RunConfigFile | null
   /** The checkpoint a resumed run continues from. */
   resumeFrom: string | null
+  /** Epochs the run completed before this session. */
+  epochsDone: number
   log: RunLog
 }
 
-/** Checks that `args.out` can take a new run, or holds one to resume, and opens its log. */
-export async function openRun(args: TrainArgs): Promise<OpenedRun> {
+/**
+ * Checks that `args.out` can take a new run, or holds one to resume, and opens its log; `onLogLine`
+ * hears every line this session writes to it.
+ */
+export async function openRun(args: TrainArgs, onLogLine?: (line: string) => void): Promise<OpenedRun> {
   const runDir = args.out
   let config: TrainConfig
   let saved: RunConfigFile | null = null
   let resumeFrom: string | null = null
+  let epochsDone = 0
   if (args.resume) {
     saved = await readRunConfig<RunConfigFile>(runDir)
     resumeFrom = await findCheckpoint(runDir, 'last')
     if (!resumeFrom)
       throw new UserError(`${runDir}: nothing to resume (no checkpoints/last); start a new run instead`)
     config = resumeConfig(saved.train, args)
+    epochsDone = (await readCheckpointMeta<TrainerState>(resumeFrom)).trainer.history.length
   } else {
     if (!(await isEmptyFolder(runDir))) {
       throw new UserError(
@@ -50,9 +57,9 @@ export async function openRun(args: TrainArgs): Promise<OpenedRun> {
     }
     config = resolveTrainConfig(args)
   }
-  const log = await RunLog.open(runDir)
+  const log = await RunLog.open(runDir, onLogLine)
   log.write(args.resume ? `resuming from ${resumeFrom}` : `new run in ${runDir}`)
-  return { runDir, config, saved, resumeFrom, log }
+  return { runDir, config, saved, resumeFrom, epochsDone, log }
 }
 
 /** Starts the configured backend and logs what it is and which faster ones were not usable. */

@@ -1,13 +1,17 @@
-// One training session over a prepared run: the epoch loop (steps, validation, the epoch's record and
-// checkpoints) until the epochs, the time limit, early stopping or a cancel end it.
+// One training session over a prepared run: the epoch loop (steps, validation, the epoch's record,
+// checkpoints and samples) until the epochs, the time limit, early stopping or a cancel end it.
+import { join } from 'node:path'
 import type { ProgressListener } from '../../../common/domain'
+import { writeJsonAtomic } from '../../core/fs-atomic'
 import type { BackendInfo } from '../backend/ladder'
 import type { Batch } from '../data/loader'
+import type { ImageSample } from '../data/samples'
 import { DEFAULT_PREDICTION } from '../predict/predict-images'
 import { checkpointDir, findCheckpoint, type CheckpointName } from '../runs/checkpoint'
 import type { EventFile } from '../runs/event-file'
 import { epochScalars, type EpochRecord } from '../runs/results-csv'
-import type { RunLog } from '../runs/run-folder'
+import { RUN_FILES, type RunLog } from '../runs/run-folder'
+import type { RunStatusWriter } from '../runs/run-status'
 import { saveTrainingCheckpoint } from './checkpointing'
 import type { TrainingClock } from './clock'
 import { EPOCHS_UNTIL_TIME_LIMIT, type TrainConfig } from './config'
@@ -15,6 +19,7 @@ import { closeEpoch, epochLine, epochRecord, stepScalars, writeResults } from '.
 import type { EmitTrainingEvent, TrainResult, TrainStatus } from './events'
 import type { RunData } from './run-data'
 import type { TrainerState } from './run-record'
+import { pickSampleImages, samplesEvent } from './samples'
 import { LossMeter } from './step'
 import { formatStrategy, frozenStagesAt } from './strategy'
 import type { TrainingModel } from './training-model'
@@ -31,6 +36,7 @@ export interface SessionParts {
   clock: TrainingClock
   log: RunLog
   events: EventFile
+  status: RunStatusWriter
   lossKeys: string[]
   emit: EmitTrainingEvent
   signal?: AbortSignal
@@ -49,8 +55,12 @@ interface Stop {
 export class TrainingSession {
   private readonly settings = { ...DEFAULT_PREDICTION }
   private epochsThisSession = 0
+  /** The validation images shown after every epoch (samples.json, the `samples` event). */
+  private readonly sampleImages: ImageSample[]
 
-  constructor(private readonly parts: SessionParts) {}
+  constructor(private readonly parts: SessionParts) {
+    this.sampleImages = pickSampleImages(parts.data.val, parts.config.seed)
+  }
 
   /** The plan in train.log, results.csv as far as the run got, and the `start` event. */
   async start(): Promise<void> {
@@ -113,6 +123,7 @@ export class TrainingSession {
       )
       this.epochsThisSession++
       await this.recordEpoch(record, improved)
+      if (validation) await this.recordSamples(record.epoch, validation)
 
       if (stop && state.epoch < config.epochs) {
         return this.finish({
@@ -208,16 +219,32 @@ export class TrainingSession {
     return validation
   }
 
-  /** results.csv, the TensorBoard scalars, the log line, the checkpoints and the `epoch` event. */
+  /** results.csv, the TensorBoard scalars, the log line, the checkpoints, status.json and the `epoch` event. */
   private async recordEpoch(record: EpochRecord, improved: boolean): Promise<void> {
-    const { runDir, config, state, log, events, lossKeys } = this.parts
+    const { runDir, config, state, log, events, lossKeys, status } = this.parts
     await writeResults(runDir, state.history, lossKeys)
     events.add(record.epoch, epochScalars(record, lossKeys))
     log.write(epochLine(record, state.best))
     await this.checkpoint('last')
     if (improved) await this.checkpoint('best')
     await Promise.all([events.flush(), log.flush()])
+    await status.write('running', { epochs: state.history.length })
     this.parts.emit('epoch', { ...record, epochs: config.epochs, improved, best: state.best })
+  }
+
+  /** The sample images as this epoch's validation predicted them: samples.json and the `samples` event. */
+  private async recordSamples(epoch: number, validation: ValidationResult): Promise<void> {
+    if (this.sampleImages.length === 0) return
+    const { runDir, data } = this.parts
+    const samples = samplesEvent(
+      epoch,
+      data.dataset.root,
+      this.sampleImages,
+      data.valTruth.images,
+      validation
+    )
+    await writeJsonAtomic(join(runDir, RUN_FILES.samples), samples)
+    this.parts.emit('samples', samples)
   }
 
   private checkpoint(name: CheckpointName): Promise<string> {
@@ -225,7 +252,7 @@ export class TrainingSession {
     return saveTrainingCheckpoint(runDir, name, model, state, clock.totalElapsed(state))
   }
 
-  /** Ends the session: checkpoints/last where it stopped, the reason in the log, the result. */
+  /** Ends the session: checkpoints/last where it stopped, the reason in the log, status.json, the result. */
   private async finish({ status, reason }: Stop): Promise<TrainResult> {
     const { runDir, backend, state, log, events } = this.parts
     state.status = status
@@ -234,6 +261,7 @@ export class TrainingSession {
       `${reason}; last checkpoint at epoch ${state.epoch + 1} step ${state.stepInEpoch} (global step ${state.globalStep})`
     )
     await Promise.all([events.flush(), log.flush()])
+    await this.parts.status.write(status, { epochs: state.history.length })
     return {
       runDir,
       status,

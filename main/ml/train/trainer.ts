@@ -3,18 +3,22 @@
 //   run-data.ts        the prepared dataset, split and batches
 //   training-model.ts  detector, optimizer, weight average (EMA) and gradient helper thread
 //   clock.ts           learning-rate schedule, time limit, ETA
-//   session.ts         the epoch loop: steps, validation, the epoch's record and checkpoints, the end
+//   session.ts         the epoch loop: steps, validation, the epoch's record, checkpoints and samples
 //   epoch-record.ts    results.csv rows, TensorBoard scalars and log lines of an epoch
 //   checkpointing.ts   checkpoints with the trainer state
+//   samples.ts         the fixed validation images shown after every epoch
+// Events (events.ts): start, step, epoch, samples, and every train.log line as `log`. status.json
+// (runs/run-status.ts) says running from the session's start, and how it ended.
 // Runs inside the train worker (or in-process in tests).
 import type { Progress } from '../../../common/domain'
 import { errorMessage } from '../../core/errors'
 import { openDisplaySource } from '../data/display-source'
+import { RunStatusWriter } from '../runs/run-status'
 import type { DisplaySource } from '../data/tensor-cache'
 import { TrainingClock } from './clock'
 import type { TrainArgs } from './config'
 import { openRunEvents } from './epoch-record'
-import type { TrainResult } from './events'
+import type { EmitTrainingEvent, TrainResult } from './events'
 import { loadRunData } from './run-data'
 import { initRunBackend, openRun, recordNewRun } from './run-setup'
 import { TrainingSession } from './session'
@@ -35,14 +39,19 @@ export interface TrainContext {
 export async function train(args: TrainArgs, ctx: TrainContext = {}): Promise<TrainResult> {
   const now = ctx.now ?? Date.now
   const sessionStart = now()
-  const run = await openRun(args)
+  const emit: EmitTrainingEvent = ctx.emit ?? (() => undefined)
+  const run = await openRun(args, (line) => emit('log', { line }))
   const { runDir, config, log } = run
-  const backend = await initRunBackend(config, log)
+  // status.json tells wall-clock time: `now` is the time-limit clock, which tests move by hand
+  const status = new RunStatusWriter(runDir, new Date(), run.epochsDone)
+  let folderWritten = Boolean(run.saved)
 
   const ownSource = ctx.source ? null : openDisplaySource()
   let model: TrainingModel | null = null
-  let folderWritten = Boolean(run.saved)
   try {
+    // a resumed run's folder exists, so it shows as running from here; a new run's is written below
+    if (folderWritten) await status.write('running')
+    const backend = await initRunBackend(config, log)
     const data = await loadRunData(run, {
       source: ctx.source ?? ownSource!,
       signal: ctx.signal,
@@ -51,9 +60,12 @@ export async function train(args: TrainArgs, ctx: TrainContext = {}): Promise<Tr
     const built = await TrainingModel.build(run, backend, data)
     model = built.model
     const { state } = built
-    const clock = new TrainingClock(now, sessionStart, config, data.stepsPerEpoch, state)
-    const saved = run.saved ?? (await recordNewRun(run, model.detector, backend, data, data.stepsPerEpoch))
-    folderWritten = true
+    let saved = run.saved
+    if (!saved) {
+      saved = await recordNewRun(run, model.detector, backend, data, data.stepsPerEpoch)
+      folderWritten = true
+      await status.write('running')
+    }
 
     const session = new TrainingSession({
       runDir,
@@ -63,11 +75,12 @@ export async function train(args: TrainArgs, ctx: TrainContext = {}): Promise<Tr
       data,
       model,
       state,
-      clock,
+      clock: new TrainingClock(now, sessionStart, config, data.stepsPerEpoch, state),
       log,
       events: await openRunEvents(runDir, state),
+      status,
       lossKeys: saved.lossKeys,
-      emit: ctx.emit ?? (() => undefined),
+      emit,
       signal: ctx.signal,
       onProgress: ctx.onProgress
     })
@@ -75,10 +88,19 @@ export async function train(args: TrainArgs, ctx: TrainContext = {}): Promise<Tr
     return await session.run()
   } catch (err) {
     log.write(`failed: ${errorMessage(err)}`)
+    if (folderWritten) await recordFailure(status, err, ctx.signal).catch(() => undefined)
     throw err
   } finally {
     await model?.dispose()
     await ownSource?.close()
     if (folderWritten) await log.flush().catch(() => undefined)
   }
+}
+
+/**
+ * status.json of a session that threw: `failed` with the reason, unless the user cancelled while the
+ * data or the model were being prepared (then the run is as the last session left it, not broken).
+ */
+function recordFailure(status: RunStatusWriter, err: unknown, signal?: AbortSignal): Promise<void> {
+  return signal?.aborted ? status.write('cancelled') : status.write('failed', { error: errorMessage(err) })
 }

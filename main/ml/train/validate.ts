@@ -1,19 +1,32 @@
 // Validation after each epoch: loss parts in inference mode and the competition metric (six-class
-// VOC AP@0.5) on the validation split, computed by the same code that scores submissions.
+// VOC AP@0.5) on the validation split, computed by the same code that scores submissions. The
+// predictions come back too, so the epoch's samples are drawn from them instead of predicting again.
 import type { ImageLabel, StudyLabel } from '../../../common/dataset'
 import type { ProgressListener } from '../../../common/domain'
 import { score, type ScoreReport } from '../../core/metric/score'
 import { truthFromLabels } from '../../core/metric/truth'
 import type { BatchLoader } from '../data/loader'
 import type { Detector } from '../detect/detector'
-import { predictSamples, type PredictionSettings } from '../predict/predict-images'
-import { studyPredictions, submissionRows, type StudyPriors } from '../predict/study-level'
+import {
+  predictSamples,
+  type ImagePredictionRecord,
+  type PredictionSettings
+} from '../predict/predict-images'
+import {
+  studyPredictions,
+  submissionRows,
+  type StudyPredictionRecord,
+  type StudyPriors
+} from '../predict/study-level'
 import type { LossParts } from '../runs/results-csv'
 import { LossMeter, sliceBatch, validationLosses } from './step'
 
 export interface ValidationResult {
   losses: LossParts
   report: ScoreReport
+  /** Every validation image's prediction, and the study-level probabilities that were scored. */
+  images: ImagePredictionRecord[]
+  studies: StudyPredictionRecord[]
 }
 
 export async function validate(
@@ -39,7 +52,7 @@ export async function validate(
     onProgress: options.onProgress,
     stage: 'validate'
   })
-  const rows = submissionRows(images, studyPredictions(images, settings.studyFrom, priors))
+  const studies = studyPredictions(images, settings.studyFrom, priors)
   const { truth } = truthFromLabels(truthLabels.studies, truthLabels.images)
-  return { losses: meter.mean(), report: score(truth, rows) }
+  return { losses: meter.mean(), report: score(truth, submissionRows(images, studies)), images, studies }
 }
