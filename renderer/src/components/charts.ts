@@ -150,7 +150,7 @@ export function lineOption(series: LineSeries[], options: LineOptions) {
             symbol: 'none',
             animation: false,
             lineStyle: { color: '#3ddc84', type: 'dashed' as const, width: 1 },
-            label: { color: '#3ddc84', formatter: s.mark.label, position: 'insideEndTop' as const },
+            label: { color: '#3ddc84', formatter: s.mark.label, position: 'end' as const, fontSize: 10 },
             data: [{ xAxis: s.mark.x }]
           }
         : undefined,

@@ -5,7 +5,7 @@ import { defineStore } from 'pinia'
 import { computed, reactive } from 'vue'
 import type { JobInfo, TrainResult } from '../../../common/contract'
 import { api, describeError, isDesktop, newJobId } from '../api'
-import { describeBest } from '../training/format'
+import { describeBest, RUN_STATE_LABELS } from '../training/format'
 import { useToastsStore } from './toasts'
 
 const LIVE: ReadonlyArray<JobInfo['state']> = ['queued', 'running']
@@ -98,9 +98,9 @@ export const useJobsStore = defineStore('jobs', () => {
         ? `failed: ${job.error ?? 'unknown error'}`
         : job.state === 'cancelled'
           ? 'cancelled (checkpoint written)'
-          : `${result?.status === 'completed' || !result?.status ? 'finished' : result.status.replace('-', ' ')}` +
-            (result?.best ? ` — ${describeBest(result.best)}` : '')
-    const text = `${job.title}: ${outcome}`
+          : RUN_STATE_LABELS[result?.status ?? 'completed'] + (result?.best ? ` — ${describeBest(result.best)}` : '')
+    const runName = job.meta.runDir?.split(/[\\/]/).filter(Boolean).pop()
+    const text = `${job.title}${runName && !job.title.includes(runName) ? ` (run ${runName})` : ''}: ${outcome}`
     const runId = job.meta.runId
     toasts.show({
       tone: job.state === 'failed' ? 'error' : job.state === 'done' ? 'ok' : 'info',

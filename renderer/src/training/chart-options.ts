@@ -48,7 +48,7 @@ export function epochPoints(epochs: readonly EpochRecord[], metric: EpochMetric)
 }
 
 function bestMark(best: BestScore | null, label = 'best') {
-  return best ? { x: best.epoch, label: `${label} (epoch ${best.epoch})` } : undefined
+  return best ? { x: best.epoch, label: `${label}: epoch ${best.epoch}` } : undefined
 }
 
 /** Training vs validation loss per epoch; the best epoch marked when it was picked by the loss. */
@@ -92,7 +92,7 @@ export function compareSeries(
   }))
 }
 
-/** Points a chart draws (the most of its series): the dashboards expose it for tests as `data-points`. */
+/** Points a chart draws, over all its series: the charts expose it for tests as `data-points`. */
 export function pointCount(series: readonly LineSeries[]): number {
-  return Math.max(0, ...series.map((s) => s.points.length))
+  return series.reduce((sum, s) => sum + s.points.length, 0)
 }

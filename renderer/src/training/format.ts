@@ -3,7 +3,7 @@ import type { BackendInfo, BackendProbe, BestScore, RunState } from '../../../co
 
 export const RUN_STATE_LABELS: Record<RunState, string> = {
   running: 'running',
-  completed: 'finished',
+  completed: 'completed',
   cancelled: 'cancelled',
   'time-limit': 'time limit reached',
   'early-stopped': 'stopped early',
