@@ -92,6 +92,9 @@ export interface LineOptions {
   xName: string
   /** Integer x ticks (epochs). */
   integerX?: boolean
+  /** Fixed x range (epochs: 1 to the planned epochs, so a live run's chart shows how far it has to go). */
+  xMin?: number
+  xMax?: number
   /** Log scale (losses spanning decades, learning rates). */
   logY?: boolean
   /** Wheel / drag zoom along x (long step curves). */
@@ -121,8 +124,8 @@ export function lineOption(series: LineSeries[], options: LineOptions) {
       nameLocation: 'middle' as const,
       nameGap: 22,
       nameTextStyle: { color: '#7d8896' },
-      min: 'dataMin' as const,
-      max: 'dataMax' as const,
+      min: options.xMin ?? ('dataMin' as const),
+      max: options.xMax ?? ('dataMax' as const),
       minInterval: options.integerX ? 1 : undefined,
       ...AXIS
     },
@@ -150,7 +153,9 @@ export function lineOption(series: LineSeries[], options: LineOptions) {
             symbol: 'none',
             animation: false,
             lineStyle: { color: '#3ddc84', type: 'dashed' as const, width: 1 },
-            label: { color: '#3ddc84', formatter: s.mark.label, position: 'end' as const, fontSize: 10 },
+            // the pin and the page's best line name it; a label here clips at the chart's edge
+            label: { show: false },
+            tooltip: { formatter: s.mark.label },
             data: [{ xAxis: s.mark.x }]
           }
         : undefined,
