@@ -19,7 +19,12 @@ const config = (over: Record<string, unknown>, detector: Record<string, unknown>
 
 describe('run configs', () => {
   it('flattens nested settings and writes strategies the way the CLI takes them', () => {
-    expect(flattenConfig({ a: { b: 1, c: [1, 2] }, s: { kind: 'unfreeze_milestones', milestones: [5, 10], stages: 2 } })).toEqual([
+    expect(
+      flattenConfig({
+        a: { b: 1, c: [1, 2] },
+        s: { kind: 'unfreeze_milestones', milestones: [5, 10], stages: 2 }
+      })
+    ).toEqual([
       ['a.b', '1'],
       ['a.c', '[1,2]'],
       ['s', 'unfreeze_milestones:5,10:2']
@@ -39,7 +44,9 @@ describe('run configs', () => {
   })
 
   it('marks a setting one run lacks', () => {
-    expect(configDiff([config({ patience: 5 }), config({})])).toEqual([{ key: 'train.patience', values: ['5', '—'] }])
+    expect(configDiff([config({ patience: 5 }), config({})])).toEqual([
+      { key: 'train.patience', values: ['5', '—'] }
+    ])
   })
 
   it('tables a run’s choices first, then its backend and versions', () => {

@@ -44,7 +44,12 @@ describe('dashboard state', () => {
   it('folds a job history, then live events, each once, in seq order', () => {
     const state = emptyDashboard()
     switchJob(state, 'job-1')
-    const history = [startEvent('job-1', 1), stepEvent('job-1', 2, 1), stepEvent('job-1', 4, 3), logEvent('job-1', 3, 'a')]
+    const history = [
+      startEvent('job-1', 1),
+      stepEvent('job-1', 2, 1),
+      stepEvent('job-1', 4, 3),
+      logEvent('job-1', 3, 'a')
+    ]
     expect(applyEvents(state, history)).toBe(4)
     // live events buffered before attach answered overlap the history
     const live = [stepEvent('job-1', 4, 3), stepEvent('job-1', 5, 4), logEvent('job-1', 6, 'b')]
@@ -77,7 +82,11 @@ describe('dashboard state', () => {
     expect(state.epochs).toHaveLength(2)
     expect(state.log).toEqual(['line 1', 'line 2'])
     switchJob(state, 'resume-1')
-    applyEvents(state, [startEvent('resume-1', 1, { resumed: true }), stepEvent('resume-1', 2, 5), stepEvent('resume-1', 3, 6)])
+    applyEvents(state, [
+      startEvent('resume-1', 1, { resumed: true }),
+      stepEvent('resume-1', 2, 5),
+      stepEvent('resume-1', 3, 6)
+    ])
     expect(state.steps.points.map((p) => p.step)).toEqual([1, 2, 3, 4, 5, 6])
     // the live step 5 adds what the file lacked
     expect(state.steps.points[4].values['img/s']).toBe(4)
@@ -90,7 +99,9 @@ describe('dashboard state', () => {
   it('stays bounded on a 10,000-step run', () => {
     const state = emptyDashboard(2000)
     switchJob(state, 'long')
-    const events = Array.from({ length: 10_000 }, (_, i) => stepEvent('long', i + 1, i + 1, { stepsPerEpoch: 1000 }))
+    const events = Array.from({ length: 10_000 }, (_, i) =>
+      stepEvent('long', i + 1, i + 1, { stepsPerEpoch: 1000 })
+    )
     applyEvents(state, events)
     expect(state.steps.length).toBeLessThanOrEqual(2001)
     expect(state.steps.last?.step).toBe(10_000)
@@ -101,7 +112,10 @@ describe('dashboard state', () => {
   it('keeps only the newest log lines', () => {
     const state = emptyDashboard()
     switchJob(state, 'j')
-    applyEvents(state, Array.from({ length: 700 }, (_, i) => logEvent('j', i + 1, `line ${i + 1}`)))
+    applyEvents(
+      state,
+      Array.from({ length: 700 }, (_, i) => logEvent('j', i + 1, `line ${i + 1}`))
+    )
     expect(state.log).toHaveLength(500)
     expect(state.log[499]).toBe('line 700')
   })
@@ -110,7 +124,13 @@ describe('dashboard state', () => {
     const state = emptyDashboard()
     switchJob(state, 'j')
     applyEvents(state, [startEvent('j', 1), stepEvent('j', 2, 15)])
-    expect(progressOf(state)).toMatchObject({ epoch: 2, epochs: 3, step: 5, epochFraction: 0.5, runLabel: 'epoch 2 / 3' })
+    expect(progressOf(state)).toMatchObject({
+      epoch: 2,
+      epochs: 3,
+      step: 5,
+      epochFraction: 0.5,
+      runLabel: 'epoch 2 / 3'
+    })
     expect(progressOf(state)!.runFraction).toBeCloseTo(1.5 / 3)
 
     const timed = emptyDashboard()
@@ -130,7 +150,10 @@ describe('dashboard state', () => {
       epoch: 2,
       metric: 'final'
     })
-    expect(bestOf([epochRecord(1, null, 2), epochRecord(2, null, 1)])).toMatchObject({ epoch: 2, metric: 'val/total' })
+    expect(bestOf([epochRecord(1, null, 2), epochRecord(2, null, 1)])).toMatchObject({
+      epoch: 2,
+      metric: 'val/total'
+    })
     expect(bestOf([])).toBeNull()
   })
 })

@@ -1,7 +1,11 @@
 // Training job events as the back end sends them, for the dashboard's unit tests.
 import type { EpochRecord, JobEvent, JobEventOf, StepEvent, TrainStartEvent } from '../../common/contract'
 
-export function startEvent(jobId: string, seq: number, over: Partial<TrainStartEvent> = {}): JobEventOf<'start'> {
+export function startEvent(
+  jobId: string,
+  seq: number,
+  over: Partial<TrainStartEvent> = {}
+): JobEventOf<'start'> {
   return {
     jobId,
     seq,
@@ -33,7 +37,12 @@ export function startEvent(jobId: string, seq: number, over: Partial<TrainStartE
   }
 }
 
-export function stepEvent(jobId: string, seq: number, globalStep: number, over: Partial<StepEvent> = {}): JobEventOf<'step'> {
+export function stepEvent(
+  jobId: string,
+  seq: number,
+  globalStep: number,
+  over: Partial<StepEvent> = {}
+): JobEventOf<'step'> {
   const stepsPerEpoch = over.stepsPerEpoch ?? 10
   return {
     jobId,
@@ -73,7 +82,12 @@ export function epochRecord(epoch: number, final: number | null, valLoss = 1 / e
   }
 }
 
-export function epochEvent(jobId: string, seq: number, epoch: number, final: number | null): JobEventOf<'epoch'> {
+export function epochEvent(
+  jobId: string,
+  seq: number,
+  epoch: number,
+  final: number | null
+): JobEventOf<'epoch'> {
   const record = epochRecord(epoch, final)
   return {
     jobId,
@@ -93,6 +107,10 @@ export function logEvent(jobId: string, seq: number, line: string): JobEvent {
   return { jobId, seq, at: seq, name: 'log', payload: { line } }
 }
 
-export function endEvent(jobId: string, seq: number, state: 'done' | 'cancelled' | 'failed' = 'done'): JobEvent {
+export function endEvent(
+  jobId: string,
+  seq: number,
+  state: 'done' | 'cancelled' | 'failed' = 'done'
+): JobEvent {
   return { jobId, seq, at: seq, name: 'end', payload: { state, error: null } }
 }

@@ -23,7 +23,14 @@ describe('training settings form', () => {
   })
 
   it('names the field of each problem with the contract schema’s rules', () => {
-    const form = { ...emptyForm(), imageSize: '16', lr: 'fast', strategy: 'freeze_unfreeze:x', threads: '2', valFraction: '1' }
+    const form = {
+      ...emptyForm(),
+      imageSize: '16',
+      lr: 'fast',
+      strategy: 'freeze_unfreeze:x',
+      threads: '2',
+      valFraction: '1'
+    }
     const { settings, errors, raw } = settingsFromForm(form)
     expect(settings).toBeNull()
     const byField = errorsByField(errors)

@@ -135,7 +135,9 @@ export function lineOption(series: LineSeries[], options: LineOptions) {
       ...AXIS,
       axisLabel: { ...AXIS.axisLabel, formatter: (v: number) => formatAxisValue(v, options.yDigits) }
     },
-    dataZoom: options.zoom ? [{ type: 'inside' as const, xAxisIndex: 0, filterMode: 'none' as const }] : undefined,
+    dataZoom: options.zoom
+      ? [{ type: 'inside' as const, xAxisIndex: 0, filterMode: 'none' as const }]
+      : undefined,
     series: series.map((s) => ({
       type: 'line' as const,
       name: s.name,
@@ -179,7 +181,9 @@ export function lineOption(series: LineSeries[], options: LineOptions) {
 function formatAxisValue(value: number, digits?: number): string {
   if (digits !== undefined) return value.toFixed(digits)
   if (value === 0) return '0'
-  return Math.abs(value) < 1e-3 || Math.abs(value) >= 1e5 ? value.toExponential(0) : String(Number(value.toPrecision(3)))
+  return Math.abs(value) < 1e-3 || Math.abs(value) >= 1e5
+    ? value.toExponential(0)
+    : String(Number(value.toPrecision(3)))
 }
 
 function formatTooltipValue(value: unknown): string {

@@ -98,7 +98,8 @@ export const useJobsStore = defineStore('jobs', () => {
         ? `failed: ${job.error ?? 'unknown error'}`
         : job.state === 'cancelled'
           ? 'cancelled (checkpoint written)'
-          : RUN_STATE_LABELS[result?.status ?? 'completed'] + (result?.best ? ` — ${describeBest(result.best)}` : '')
+          : RUN_STATE_LABELS[result?.status ?? 'completed'] +
+            (result?.best ? ` — ${describeBest(result.best)}` : '')
     const runName = job.meta.runDir?.split(/[\\/]/).filter(Boolean).pop()
     const text = `${job.title}${runName && !job.title.includes(runName) ? ` (run ${runName})` : ''}: ${outcome}`
     const runId = job.meta.runId

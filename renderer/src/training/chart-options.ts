@@ -12,7 +12,16 @@ const PART_COLORS: Record<string, string> = {
 }
 const SPARE_COLORS = ['#22d3ee', '#c8a27a', '#9c8fd8', '#8fbf8f']
 /** Overlaid runs in the comparison, in selection order. */
-export const RUN_COLORS = ['#4fa3ff', '#ffb020', '#3ddc84', '#ff5a5f', '#b47cff', '#22d3ee', '#c8a27a', '#9aa6b4']
+export const RUN_COLORS = [
+  '#4fa3ff',
+  '#ffb020',
+  '#3ddc84',
+  '#ff5a5f',
+  '#b47cff',
+  '#22d3ee',
+  '#c8a27a',
+  '#9aa6b4'
+]
 
 function partColor(key: string, i: number): string {
   return PART_COLORS[key] ?? SPARE_COLORS[i % SPARE_COLORS.length]
@@ -20,7 +29,11 @@ function partColor(key: string, i: number): string {
 
 /** Per-step losses: the total and each part of the detector's loss. */
 export function stepLossSeries(state: DashboardState): LineSeries[] {
-  return lossKeys(state).map((key, i) => ({ name: key, points: state.steps.pairs(key), color: partColor(key, i) }))
+  return lossKeys(state).map((key, i) => ({
+    name: key,
+    points: state.steps.pairs(key),
+    color: partColor(key, i)
+  }))
 }
 
 export function stepRateSeries(state: DashboardState): LineSeries[] {

@@ -27,7 +27,10 @@ function formatValue(value: unknown): string {
 
 function isStrategy(value: unknown): value is Strategy {
   const kind = (value as { kind?: unknown } | null)?.kind
-  return typeof kind === 'string' && ['no_freeze', 'freeze', 'freeze_unfreeze', 'unfreeze_milestones'].includes(kind)
+  return (
+    typeof kind === 'string' &&
+    ['no_freeze', 'freeze', 'freeze_unfreeze', 'unfreeze_milestones'].includes(kind)
+  )
 }
 
 /** The user's choices of a run: config.json's `train` and `detector`, flattened. */

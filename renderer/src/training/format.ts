@@ -47,7 +47,9 @@ export function formatScore(value: number | null | undefined, digits = 3): strin
 export function formatScalar(value: number | null | undefined): string {
   if (value === null || value === undefined) return '—'
   if (!Number.isFinite(value)) return String(value)
-  return Math.abs(value) >= 1e-3 || value === 0 ? String(Number(value.toPrecision(4))) : value.toExponential(2)
+  return Math.abs(value) >= 1e-3 || value === 0
+    ? String(Number(value.toPrecision(4)))
+    : value.toExponential(2)
 }
 
 /** `final 0.412 at epoch 7`, or `val loss 1.23 at epoch 7` without a validation score. */
@@ -58,7 +60,11 @@ export function describeBest(best: BestScore | null | undefined): string {
     : `validation loss ${formatScalar(best.value)} at epoch ${best.epoch}`
 }
 
-const BACKEND_NAMES: Record<BackendInfo['name'], string> = { tensorflow: 'TensorFlow', wasm: 'WASM', cpu: 'CPU (pure JS)' }
+const BACKEND_NAMES: Record<BackendInfo['name'], string> = {
+  tensorflow: 'TensorFlow',
+  wasm: 'WASM',
+  cpu: 'CPU (pure JS)'
+}
 
 /** `WASM (SIMD) on CPU, 1 thread`. */
 export function describeBackend(info: BackendInfo): string {
@@ -72,10 +78,7 @@ export function describeFallbacks(info: BackendInfo): string {
 }
 
 /** What the chosen backend setting will run on here, and why. */
-export function backendNote(
-  probe: BackendProbe,
-  choice: string
-): { text: string; available: boolean } {
+export function backendNote(probe: BackendProbe, choice: string): { text: string; available: boolean } {
   if (!choice || choice === 'auto') {
     const why = describeFallbacks(probe.auto)
     return { text: `${describeBackend(probe.auto)}${why ? ` — ${why}` : ''}`, available: true }
@@ -84,6 +87,6 @@ export function backendNote(
   if (!option) return { text: `${choice}: unknown backend`, available: false }
   const name = BACKEND_NAMES[choice as BackendInfo['name']] ?? choice
   return option.available
-    ? { text: `${name} — ${option.reason}`, available: true }
+    ? { text: option.reason ? `${name} — ${option.reason}` : name, available: true }
     : { text: `${name} is not available here: ${option.reason}`, available: false }
 }

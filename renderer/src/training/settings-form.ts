@@ -45,7 +45,12 @@ export const FORM_FIELDS = [
 export type FormField = (typeof FORM_FIELDS)[number]
 export type TrainForm = Record<FormField, string>
 
-export const STRATEGY_CHOICES = ['no_freeze', 'freeze', 'freeze_unfreeze:10', 'unfreeze_milestones:5,10:2'] as const
+export const STRATEGY_CHOICES = [
+  'no_freeze',
+  'freeze',
+  'freeze_unfreeze:10',
+  'unfreeze_milestones:5,10:2'
+] as const
 
 export const FIELD_SPECS: Record<FormField, FieldSpec> = {
   preset: {
