@@ -230,6 +230,8 @@ export const MENU_COMMANDS = [
   'go-home',
   'go-studies',
   'go-data',
+  'go-train',
+  'go-runs',
   'show-shortcuts'
 ] as const
 export const MenuCommand = z.object({ command: z.enum(MENU_COMMANDS), path: z.string().optional() })

@@ -184,11 +184,17 @@ export const RunStatusFile = z.object({
   updatedAt: z.string(),
   /** Epochs with a results.csv row. */
   epochs: z.number().int(),
+  /** This session's epoch cap (null: until its time limit) and time limit; a resume may change both. */
+  epochsPlanned: z.number().int().nullable().optional(),
+  timeLimitMinutes: z.number().nullable().optional(),
   error: z.string().nullable()
 })
 
-/** What the Runs view shows of a run: its state as seen now (`interrupted`: running, but its process is gone). */
-export const RunState = z.enum([...RUN_STATES, 'interrupted', 'unknown'])
+/**
+ * What the Runs view shows of a run: its state as seen now (`queued`: waiting for another training of
+ * this back end to end; `interrupted`: running, but its process is gone).
+ */
+export const RunState = z.enum(['queued', ...RUN_STATES, 'interrupted', 'unknown'])
 
 export const RunSummary = z.object({
   runId: z.string(),

@@ -39,6 +39,8 @@ export function buildMenu(recent: RecentDataset[], actions: MenuActions): Menu {
         { label: 'Home', accelerator: 'CmdOrCtrl+Shift+H', click: go('go-home') },
         { label: 'Studies', accelerator: 'CmdOrCtrl+1', click: go('go-studies') },
         { label: 'Data', accelerator: 'CmdOrCtrl+2', click: go('go-data') },
+        { label: 'Train', accelerator: 'CmdOrCtrl+3', click: go('go-train') },
+        { label: 'Runs', accelerator: 'CmdOrCtrl+4', click: go('go-runs') },
         { type: 'separator' },
         { role: 'togglefullscreen' },
         ...(actions.devTools

@@ -1,5 +1,5 @@
 // Electron security checklist, applied once for the whole app: a privileged cxr:// scheme instead of
-// file://, a strict CSP, no permissions, no navigation, no new windows, no <webview>.
+// file://, a strict CSP, no permissions but notifications, no navigation, no new windows, no <webview>.
 import { app, net, protocol, session, type Session } from 'electron'
 import { extname, join, normalize, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -47,8 +47,11 @@ export function serveRenderer(rendererDir: string, target: Session = session.def
 
 export function hardenApp(isAppUrl: (url: string) => boolean): void {
   const defaultSession = session.defaultSession
-  defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))
-  defaultSession.setPermissionCheckHandler(() => false)
+  // one permission only: desktop notifications (a training run says when it ends)
+  defaultSession.setPermissionRequestHandler((_contents, permission, callback) =>
+    callback(permission === 'notifications')
+  )
+  defaultSession.setPermissionCheckHandler((_contents, permission) => permission === 'notifications')
   // The dev server (electron-vite dev) sends no CSP of its own.
   defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } })

@@ -24,7 +24,7 @@ const fake = vi.hoisted(() => {
     protocolHandler: null as null | ((request: Request) => Promise<Response>),
     permissionRequest: null as
       null | ((contents: unknown, permission: string, callback: (ok: boolean) => void) => void),
-    permissionCheck: null as null | (() => boolean),
+    permissionCheck: null as null | ((contents: unknown, permission: string) => boolean),
     recentDocuments: [] as string[],
     dialogResult: { canceled: false, filePaths: ['/data/picked'] },
     fetched: [] as string[]
@@ -133,7 +133,7 @@ describe('the desktop window', () => {
     ])
   })
 
-  it('denies navigation away from the app, new windows, webviews and every permission', () => {
+  it('denies navigation away from the app, new windows, webviews and every permission but notifications', () => {
     const contents = Object.assign(new EventEmitter(), { setWindowOpenHandler: vi.fn() })
     fake.appEvents.get('web-contents-created')!({}, contents)
     const away = { preventDefault: vi.fn() }
@@ -146,10 +146,17 @@ describe('the desktop window', () => {
     contents.emit('will-attach-webview', webview)
     expect(webview.preventDefault).toHaveBeenCalled()
     expect(contents.setWindowOpenHandler.mock.calls[0][0]()).toEqual({ action: 'deny' })
-    const decision = vi.fn()
-    fake.state.permissionRequest!({}, 'media', decision)
-    expect(decision).toHaveBeenCalledWith(false)
-    expect(fake.state.permissionCheck!()).toBe(false)
+    for (const permission of ['media', 'geolocation', 'clipboard-read', 'openExternal']) {
+      const decision = vi.fn()
+      fake.state.permissionRequest!({}, permission, decision)
+      expect(decision, permission).toHaveBeenCalledWith(false)
+      expect(fake.state.permissionCheck!({}, permission), permission).toBe(false)
+    }
+    // the one exception: a desktop notification when a training run ends
+    const notify = vi.fn()
+    fake.state.permissionRequest!({}, 'notifications', notify)
+    expect(notify).toHaveBeenCalledWith(true)
+    expect(fake.state.permissionCheck!({}, 'notifications')).toBe(true)
   })
 
   it('serves only files inside out/renderer on cxr://app, with the CSP', async () => {

@@ -81,8 +81,13 @@ function writerAlive(status: RunStatusFile): boolean {
   }
 }
 
+function live(job: JobInfo | undefined): boolean {
+  return job?.state === 'running' || job?.state === 'queued'
+}
+
 function stateOf(files: RunFiles, job: JobInfo | undefined): RunState {
-  if (job && (job.state === 'running' || job.state === 'queued')) return 'running'
+  if (job?.state === 'queued') return 'queued'
+  if (job?.state === 'running') return 'running'
   if (job?.state === 'failed') return 'failed'
   const { status, trainer } = files
   if (status) return status.state === 'running' && !writerAlive(status) ? 'interrupted' : status.state
@@ -104,7 +109,7 @@ export async function summarizeRun(
     path: runDir,
     name: basename(runDir),
     state: stateOf(files, job),
-    jobId: job && (job.state === 'running' || job.state === 'queued') ? job.jobId : null,
+    jobId: live(job) ? job!.jobId : null,
     source,
     createdAt: config?.createdAt ?? status?.startedAt ?? null,
     updatedAt: status?.updatedAt ?? null,
@@ -119,11 +124,18 @@ export async function summarizeRun(
       : null,
     backend: config ? `${config.backend.name} on ${config.backend.device}` : null,
     epochs: Math.max(history.length, status?.epochs ?? 0),
-    epochsPlanned: train && train.timeLimitMinutes === null ? train.epochs : null,
-    timeLimitMinutes: train?.timeLimitMinutes ?? null,
+    // the latest session's plan (a resume may add epochs), else the run's first
+    epochsPlanned:
+      status?.epochsPlanned !== undefined
+        ? status.epochsPlanned
+        : train && train.timeLimitMinutes === null
+          ? train.epochs
+          : null,
+    timeLimitMinutes: status?.timeLimitMinutes !== undefined ? status.timeLimitMinutes : (train?.timeLimitMinutes ?? null),
     best: trainer?.best ?? null,
     durationSeconds: trainer ? trainer.elapsedMs / 1000 : (history.at(-1)?.elapsed ?? null),
-    error: job?.error ?? status?.error ?? files.error
+    // a queued run has no folder yet: nothing is wrong with it
+    error: job?.error ?? status?.error ?? (live(job) ? null : files.error)
   }
 }
 

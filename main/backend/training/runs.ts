@@ -58,8 +58,8 @@ export class RunsService {
   async delete(runId: string): Promise<{ deleted: boolean; path: string }> {
     const { runDir, source } = await this.find(runId)
     const summary = await summarizeRun(runDir, source, this.jobOf(runDir))
-    if (summary.state === 'running')
-      throw new UserError(`${runDir}: the run is training; cancel it before deleting it`)
+    if (summary.state === 'running' || summary.state === 'queued')
+      throw new UserError(`${runDir}: the run is ${summary.state === 'queued' ? 'waiting to train' : 'training'}; cancel it before deleting it`)
     if (source === 'opened') {
       await writeJsonAtomic(
         this.openedFile,
@@ -102,6 +102,10 @@ export class RunsService {
           if (hasConfig || this.jobOf(runDir)) found.set(runDir, 'workspace')
         })
     )
+    // a training of this back end whose folder the trainer has not created yet (queued, preparing data)
+    for (const job of this.jobs.list())
+      if (job.kind === 'train' && ['queued', 'running'].includes(job.state) && job.meta.runDir && !found.has(job.meta.runDir))
+        found.set(job.meta.runDir, this.inWorkspace(job.meta.runDir) ? 'workspace' : 'opened')
     for (const runDir of await this.opened()) if (!found.has(runDir)) found.set(runDir, 'opened')
     return found
   }

@@ -2,7 +2,7 @@
 // probe which tfjs backend would run, and start or resume a run as a job in the train worker. The
 // CLI's `train` command goes through trainingJob() too, so a run started anywhere is the same run.
 import { availableParallelism } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { mkdir, readdir } from 'node:fs/promises'
 import { STUDY_CLASSES } from '../../../common/domain'
 import {
@@ -105,7 +105,7 @@ export class TrainingService {
     const job = trainingJob(
       this.options.jobs,
       { ...settings, dataset: session.dataset.root, out: runDir, workspace: this.options.workspace },
-      `Training ${settings.head ?? 'efficientdet'} / ${settings.backbone ?? 'efficientnet-b0'} on ${session.name}`
+      `Training ${basename(runDir)} (${settings.head ?? 'efficientdet'} / ${settings.backbone ?? 'efficientnet-b0'} on ${session.name})`
     )
     return { jobId: job.jobId, runId: runIdOf(runDir), runDir }
   }
@@ -117,7 +117,7 @@ export class TrainingService {
   ): Promise<TrainingStarted> {
     const { runDir, source } = await this.options.runs.find(runId)
     const detail = await readRunDetail(runDir, source, undefined)
-    if (detail.summary.state === 'running')
+    if (detail.summary.state === 'running' || detail.summary.state === 'queued')
       throw new UserError(`${runDir}: the run is training already`)
     if (detail.summary.state === 'completed' && !overrides.epochs)
       throw new UserError(`${runDir}: the run completed its epochs; give more epochs to continue it`)

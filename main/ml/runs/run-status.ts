@@ -30,7 +30,9 @@ export class RunStatusWriter {
     private readonly runDir: string,
     private readonly startedAt: Date,
     /** Epochs with a results.csv row, as last written. */
-    private epochs: number
+    private epochs: number,
+    /** This session's plan: the epoch cap (null: until the time limit) and the time limit. */
+    private readonly plan: { epochsPlanned: number | null; timeLimitMinutes: number | null }
   ) {}
 
   write(state: RunStatusFile['state'], change: { epochs?: number; error?: string } = {}): Promise<void> {
@@ -42,6 +44,7 @@ export class RunStatusWriter {
       startedAt: this.startedAt.toISOString(),
       updatedAt: new Date().toISOString(),
       epochs: this.epochs,
+      ...this.plan,
       error: change.error ?? null
     })
   }

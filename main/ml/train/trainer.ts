@@ -16,7 +16,7 @@ import { openDisplaySource } from '../data/display-source'
 import { RunStatusWriter } from '../runs/run-status'
 import type { DisplaySource } from '../data/tensor-cache'
 import { TrainingClock } from './clock'
-import type { TrainArgs } from './config'
+import { EPOCHS_UNTIL_TIME_LIMIT, type TrainArgs } from './config'
 import { openRunEvents } from './epoch-record'
 import type { EmitTrainingEvent, TrainResult } from './events'
 import { loadRunData } from './run-data'
@@ -43,7 +43,10 @@ export async function train(args: TrainArgs, ctx: TrainContext = {}): Promise<Tr
   const run = await openRun(args, (line) => emit('log', { line }))
   const { runDir, config, log } = run
   // status.json tells wall-clock time: `now` is the time-limit clock, which tests move by hand
-  const status = new RunStatusWriter(runDir, new Date(), run.epochsDone)
+  const status = new RunStatusWriter(runDir, new Date(), run.epochsDone, {
+    epochsPlanned: config.epochs === EPOCHS_UNTIL_TIME_LIMIT && config.timeLimitMinutes !== null ? null : config.epochs,
+    timeLimitMinutes: config.timeLimitMinutes
+  })
   let folderWritten = Boolean(run.saved)
 
   const ownSource = ctx.source ? null : openDisplaySource()

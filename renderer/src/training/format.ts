@@ -2,6 +2,7 @@
 import type { BackendInfo, BackendProbe, BestScore, RunState } from '../../../common/contract'
 
 export const RUN_STATE_LABELS: Record<RunState, string> = {
+  queued: 'queued',
   running: 'running',
   completed: 'completed',
   cancelled: 'cancelled',
@@ -13,6 +14,7 @@ export const RUN_STATE_LABELS: Record<RunState, string> = {
 }
 
 export const RUN_STATE_COLORS: Record<RunState, string> = {
+  queued: '#7d8896',
   running: '#4fa3ff',
   completed: '#3ddc84',
   cancelled: '#ffb020',

@@ -10,7 +10,7 @@ describe('run status', () => {
   it('a writer records this process, keeps its start and the epochs last written', async () => {
     const run = await tempDir('status')
     const startedAt = new Date('2024-05-01T10:00:00Z')
-    const writer = new RunStatusWriter(run, startedAt, 3)
+    const writer = new RunStatusWriter(run, startedAt, 3, { epochsPlanned: 10, timeLimitMinutes: null })
     await writer.write('running')
     expect(await readRunStatus(run)).toMatchObject({
       state: 'running',
@@ -18,6 +18,8 @@ describe('run status', () => {
       hostname: hostname(),
       startedAt: '2024-05-01T10:00:00.000Z',
       epochs: 3,
+      epochsPlanned: 10,
+      timeLimitMinutes: null,
       error: null
     })
     await writer.write('running', { epochs: 4 })
