@@ -132,6 +132,25 @@ describe('cxr-studio yolo', () => {
     }
     const first = readdirSync(join(out, 'images', 'train'))[0]
     expect(readFileSync(join(out, 'images', 'train', first))[24]).toBe(16)
+    // 12- and 16-bit demo images fill the 16 bits (an 8-bit reader keeps the high byte)
+    for (const name of readdirSync(join(out, 'images', 'train'))) {
+      const png = PNG.sync.read(readFileSync(join(out, 'images', 'train', name)), { skipRescale: true })
+      let max = 0
+      for (let i = 0; i < png.width * png.height; i++) max = Math.max(max, png.data[i * 4])
+      expect(max, name).toBeGreaterThan(0.8 * 65535)
+    }
+    // every image whose values the window clamped is counted and named
+    const clamped =
+      /(\d+) image\(s\) had values outside the VOI window, clamped \(png16\):\n((?: {4}.*\n)*)/.exec(
+        run.stdout
+      )
+    expect(clamped, run.stdout).not.toBeNull()
+    const named = clamped![2].trim().split('\n')
+    expect(named.length).toBe(Math.min(20, Number(clamped![1])))
+    expect(named[0]).toMatch(
+      /^train\/.*\.dcm: png16: \d+ pixel\(s\) .* were clamped to the ends of 0\.\.65535$/
+    )
+    expect(run.stdout).toContain('pixels: the same VOI as png8')
     expect(readFileSync(join(out, 'dataset.yaml'), 'utf8')).toContain(
       'train: images/train\nval: images/val\nnames:\n  0: opacity\n'
     )

@@ -213,7 +213,7 @@ describe('COCO export', () => {
     expect(image.boxes[0]).toMatchObject({ x: 400, y: 300, width: 600, height: 900 })
   })
 
-  it('writes 16-bit PNGs holding the modality values', async () => {
+  it('writes 16-bit greyscale PNGs: the file window stretched to 0..65535, MONOCHROME1 inverted', async () => {
     const dataset = makeDataset(root, [
       {
         studyId: 'sa',
@@ -232,7 +232,22 @@ describe('COCO export', () => {
     expect(bytes[25]).toBe(0) // greyscale
     const png = PNG.sync.read(bytes, { skipRescale: true })
     const at = (x: number, y: number) => png.data[(y * png.width + x) * 4]
-    expect([at(10, 10), at(40, 40)]).toEqual([4000, 100])
+    // window 2048/4096 (PS3.3 C.11.2.1.2.1): 4000 -> ((4000 - 2047.5) / 4095 + 0.5) * 65535, 100 -> ...
+    expect([at(10, 10), at(40, 40)]).toEqual([64015, 1600])
+
+    await exportCoco(dataset, {
+      outDir: join(work, 'coco1'),
+      valFraction: 0,
+      images: { format: 'png16' },
+      decoder: boxPaintingDecoder(dataset, 'MONOCHROME1')
+    })
+    const inverted = PNG.sync.read(readFileSync(join(work, 'coco1', 'images', 'train', 'ia.png')), {
+      skipRescale: true
+    })
+    expect([inverted.data[(10 * 64 + 10) * 4], inverted.data[(40 * 64 + 40) * 4]]).toEqual([
+      65535 - 64015,
+      65535 - 1600
+    ])
   })
 
   it('leaves an undecodable image out with an error and exports the rest', async () => {

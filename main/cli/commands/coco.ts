@@ -6,6 +6,7 @@ import { exportCoco } from '../../core/export/coco'
 import type { CategoryMode, ImageFormat } from '../../core/export/plan'
 import type { ExportOptions, ExportSummary } from '../../core/export/run'
 import type { Dataset } from '../../../common/dataset'
+import type { FileError } from '../../../common/domain'
 import { fraction, integer } from '../parsers'
 import { printJson, workspaceOf } from '../context'
 import { stderrProgress } from '../progress'
@@ -42,12 +43,7 @@ export function registerCoco(program: Command): void {
 export function addExportOptions(command: Command, imagesHelp: string): void {
   command
     .requiredOption('--out <dir>', 'output folder (must not be inside the dataset folder)')
-    .option(
-      '--val-fraction <f>',
-      'fraction of studies per study class that go to validation',
-      fraction,
-      0.2
-    )
+    .option('--val-fraction <f>', 'fraction of studies per study class that go to validation', fraction, 0.2)
     .option('--seed <n>', 'seed of the study split', integer, 42)
     .addOption(
       new Option(
@@ -63,10 +59,10 @@ export function addExportOptions(command: Command, imagesHelp: string): void {
         .default('opacity')
     )
     .addOption(
-      new Option('--images <format>', `${imagesHelp}: png8 (after VOI) or png16 (modality values)`).choices([
-        'png8',
-        'png16'
-      ])
+      new Option(
+        '--images <format>',
+        `${imagesHelp}: png8 (after VOI) or png16 (the same VOI on 0..65535; values clamped by the window are reported)`
+      ).choices(['png8', 'png16'])
     )
     .option(
       '--size <px>',
@@ -110,9 +106,17 @@ export async function runExportCommand(
   }
   if (summary.clippedBoxes)
     out.push(`  ${summary.clippedBoxes} box(es) reached outside their image and were cut at the border`)
+  if (summary.pixels) out.push(`  pixels: ${summary.pixels}`)
+  if (summary.clampedImages)
+    out.push(`  ${summary.clampedImages} image(s) had values outside the VOI window, clamped (png16):`)
+  listed(out, summary.warnings)
   if (summary.errors.length) out.push(`  ${summary.errors.length} problem(s):`)
-  for (const error of summary.errors.slice(0, MAX_LISTED)) out.push(`    ${error.path}: ${error.reason}`)
-  if (summary.errors.length > MAX_LISTED)
-    out.push(`    … and ${summary.errors.length - MAX_LISTED} more (--json lists all)`)
+  listed(out, summary.errors)
   process.stdout.write(out.join('\n') + '\n')
+}
+
+function listed(out: string[], problems: readonly FileError[]): void {
+  for (const problem of problems.slice(0, MAX_LISTED)) out.push(`    ${problem.path}: ${problem.reason}`)
+  if (problems.length > MAX_LISTED)
+    out.push(`    … and ${problems.length - MAX_LISTED} more (--json lists all)`)
 }

@@ -4,7 +4,7 @@ import type { Dataset } from '../../../common/dataset'
 import type { StudyClass } from '../../../common/domain'
 import { writeJsonAtomic } from '../fs-atomic'
 import { exportedImagePath } from './images'
-import { runExport, type ExportOptions, type ExportSummary } from './run'
+import { pixelsDescription, runExport, type ExportOptions, type ExportSummary } from './run'
 import type { ExportPlan, ExportSubset, PlannedImage } from './plan'
 
 export interface CocoImage {
@@ -90,12 +90,7 @@ export function cocoDocument(
       images: options.images
         ? `${options.images.format}, ${options.images.size ? `longest side ${options.images.size} px` : 'original size'}`
         : 'not exported',
-      pixels:
-        options.images?.format === 'png16'
-          ? 'modality values (stored x RescaleSlope + RescaleIntercept) clamped to 0..65535, not windowed or inverted'
-          : options.images?.format === 'png8'
-            ? 'display values after the file VOI (or 0.5-99.5 percentile window), MONOCHROME1 inverted'
-            : null,
+      pixels: pixelsDescription(plan),
       file_name: options.images
         ? 'exported PNG, relative to this file'
         : 'DICOM file, relative to dataset_root',

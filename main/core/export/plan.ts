@@ -13,7 +13,7 @@ export type ExportSubset = 'train' | 'val'
 export type ImageFormat = 'png8' | 'png16'
 
 export interface ImageExportOptions {
-  /** png8: display pixels after VOI (and MONOCHROME1 inversion); png16: modality values. */
+  /** png8: display pixels after VOI (and MONOCHROME1 inversion); png16: the same on 0..65535. */
   format: ImageFormat
   /** Longest side in pixels, aspect ratio kept (no padding); omitted: the original size. */
   size?: number

@@ -3,7 +3,7 @@ import { resolve } from 'node:path'
 import type { Dataset } from '../../../common/dataset'
 import type { FileError, ProgressListener } from '../../../common/domain'
 import { UserError } from '../errors'
-import { writeExportImages, type PixelDecoder } from './images'
+import { PNG16_PIXELS, PNG8_PIXELS, writeExportImages, type PixelDecoder } from './images'
 import {
   assertOutsideDataset,
   planExport,
@@ -34,8 +34,20 @@ export interface ExportSummary {
   images: number
   subsets: Record<ExportSubset, SubsetSummary>
   clippedBoxes: number
+  /** How PNG samples relate to the DICOM values (null without images): also in the COCO info. */
+  pixels: string | null
+  /** Images written with png16 values clamped at the window's ends: `warnings` lists each. */
+  clampedImages: number
   /** Images left out (no file, undecodable, no study class) and boxes dropped, with reasons. */
   errors: FileError[]
+  /** Images written, but not exactly: each with the reason and counts. */
+  warnings: FileError[]
+}
+
+/** The `pixels` text of an export: what a PNG sample means. */
+export function pixelsDescription(plan: ExportPlan): string | null {
+  const format = plan.options.images?.format
+  return format === 'png16' ? PNG16_PIXELS : format === 'png8' ? PNG8_PIXELS : null
 }
 
 export type LabelWriter = (plan: ExportPlan, items: PlannedImage[], outDir: string) => Promise<string[]>
@@ -51,6 +63,7 @@ export async function runExport(
   if (plan.items.length === 0)
     throw new UserError(`${dataset.root}: no labelled train images to export (policy ${plan.options.policy})`)
   const errors = [...plan.errors]
+  const warnings: FileError[] = []
 
   let items = plan.items
   let images = 0
@@ -68,6 +81,7 @@ export async function runExport(
       items = items.filter((item) => result.written.has(item))
       images = result.written.size
       errors.push(...result.errors)
+      warnings.push(...result.warnings)
     } finally {
       await close()
     }
@@ -84,7 +98,17 @@ export async function runExport(
       boxes: inSubset.reduce((sum, item) => sum + item.boxes.length, 0)
     }
   }
-  return { outDir, files, images, subsets, clippedBoxes: plan.clippedBoxes, errors }
+  return {
+    outDir,
+    files,
+    images,
+    subsets,
+    clippedBoxes: plan.clippedBoxes,
+    pixels: pixelsDescription(plan),
+    clampedImages: warnings.length,
+    errors,
+    warnings
+  }
 }
 
 /** Exports read each file once, so the pool's cache only needs to hold the images in flight. */

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import type { Dataset } from '../../../common/dataset'
 import { writeFileAtomic } from '../fs-atomic'
 import type { ExportPlan, PlannedImage } from './plan'
-import { runExport, type ExportOptions, type ExportSummary } from './run'
+import { pixelsDescription, runExport, type ExportOptions, type ExportSummary } from './run'
 
 /** `cls cx cy w h` per box, normalised to the image (6 decimals: 1/1000 px at 1000 px). */
 export function yoloLabel(item: PlannedImage): string {
@@ -29,6 +29,7 @@ export function yoloDatasetYaml(plan: ExportPlan, outDir: string, datasetRoot: s
     `# CXR Studio YOLO export of ${JSON.stringify(datasetRoot)}`,
     `# policy ${options.policy}, validation fraction ${options.valFraction}, seed ${options.seed}, categories ${options.categories}`,
     `# ${plan.frame}`,
+    `# pixels: ${pixelsDescription(plan)}`,
     `path: ${JSON.stringify(outDir)}`,
     'train: images/train',
     'val: images/val',
