@@ -1,22 +1,57 @@
-// results.csv: one row per finished epoch, readable by a spreadsheet, pandas or Ultralytics-style plots.
+// results.csv: one row per finished epoch, readable by a spreadsheet, pandas or Ultralytics' plots.
+//
+// Column names follow Ultralytics (YOLOv8/11 `results.csv`), so `ultralytics.utils.plotting.plot_results`
+// draws a run: it plots every column whose name holds "loss" and then every one holding "metric",
+// first halves on the top row and second halves on the bottom row, against the first column. Hence
+// `epoch` first, the train losses before the val losses in the same order, and an even number of
+// `metrics/` columns. The mapping onto ours:
+//   time              cumulative training seconds over all sessions (EpochRecord.elapsed), as Ultralytics
+//   train/<part>_loss mean training loss part of the epoch: box_loss and cls_loss first as Ultralytics,
+//                     then ours (centerness_loss for FCOS, study_loss, none_loss, total_loss)
+//   metrics/mAP50(B)  opacity AP at IoU 0.5 (the competition's box class; = ap/opacity)
+//   metrics/final     the competition score (= final), the second metric panel of plot_results
+//   val/<part>_loss   mean validation loss part
+//   lr/pg0            learning rate at the epoch's last step (one parameter group)
+// then the competition columns as before (ap/<class>, studyMap, imageMap, final) and epoch_time,
+// the wall-clock seconds of the epoch. No precision, recall or mAP50-95 columns: the validation
+// computes only the competition metric (AP at IoU 0.5).
 import { SCORED_CLASSES } from '../../../common/domain'
 import type { EpochRecord } from '../../../common/contract/training'
 
 export type { EpochRecord, LossParts } from '../../../common/contract/training'
 
-export function resultsHeader(lossKeys: readonly string[]): string[] {
+interface Column {
+  name: string
+  value: (record: EpochRecord) => number | null | undefined
+}
+
+/** Ultralytics' loss parts first (box, cls), then the others in the detector's order, total last. */
+function orderedLossKeys(lossKeys: readonly string[]): string[] {
+  const first = ['box', 'cls'].filter((k) => lossKeys.includes(k))
+  const rest = lossKeys.filter((k) => !first.includes(k) && k !== 'total')
+  return [...first, ...rest, ...(lossKeys.includes('total') ? ['total'] : [])]
+}
+
+/** Every column but `epoch`, in file order: one table, so the CSV, its parser and TensorBoard agree. */
+function columns(lossKeys: readonly string[]): Column[] {
+  const losses = orderedLossKeys(lossKeys)
   return [
-    'epoch',
-    ...lossKeys.map((k) => `train/${k}`),
-    ...lossKeys.map((k) => `val/${k}`),
-    ...SCORED_CLASSES.map((c) => `ap/${c}`),
-    'studyMap',
-    'imageMap',
-    'final',
-    'lr',
-    'time',
-    'elapsed'
+    { name: 'time', value: (r) => r.elapsed },
+    ...losses.map((k) => ({ name: `train/${k}_loss`, value: (r: EpochRecord) => r.train[k] })),
+    { name: 'metrics/mAP50(B)', value: (r) => r.ap.opacity },
+    { name: 'metrics/final', value: (r) => r.final },
+    ...losses.map((k) => ({ name: `val/${k}_loss`, value: (r: EpochRecord) => r.val?.[k] })),
+    { name: 'lr/pg0', value: (r) => r.lr },
+    ...SCORED_CLASSES.map((c) => ({ name: `ap/${c}`, value: (r: EpochRecord) => r.ap[c] })),
+    { name: 'studyMap', value: (r) => r.studyMap },
+    { name: 'imageMap', value: (r) => r.imageMap },
+    { name: 'final', value: (r) => r.final },
+    { name: 'epoch_time', value: (r) => r.seconds }
   ]
+}
+
+export function resultsHeader(lossKeys: readonly string[]): string[] {
+  return ['epoch', ...columns(lossKeys).map((c) => c.name)]
 }
 
 function cell(value: number | null | undefined): string {
@@ -25,18 +60,7 @@ function cell(value: number | null | undefined): string {
 }
 
 export function resultsRow(record: EpochRecord, lossKeys: readonly string[]): string[] {
-  return [
-    String(record.epoch),
-    ...lossKeys.map((k) => cell(record.train[k])),
-    ...lossKeys.map((k) => cell(record.val?.[k])),
-    ...SCORED_CLASSES.map((c) => cell(record.ap[c])),
-    cell(record.studyMap),
-    cell(record.imageMap),
-    cell(record.final),
-    cell(record.lr),
-    cell(record.seconds),
-    cell(record.elapsed)
-  ]
+  return [String(record.epoch), ...columns(lossKeys).map((c) => cell(c.value(record)))]
 }
 
 export function formatResultsCsv(records: readonly EpochRecord[], lossKeys: readonly string[]): string {
@@ -44,14 +68,13 @@ export function formatResultsCsv(records: readonly EpochRecord[], lossKeys: read
   return lines.map((fields) => fields.join(',')).join('\n') + '\n'
 }
 
-/** The scalars of one epoch under the same names as the CSV columns (for TensorBoard). */
+/** The scalars of one epoch under the same names and values as the CSV columns (for TensorBoard). */
 export function epochScalars(record: EpochRecord, lossKeys: readonly string[]): Record<string, number> {
-  const header = resultsHeader(lossKeys)
-  const row = resultsRow(record, lossKeys)
   const out: Record<string, number> = {}
-  header.forEach((name, i) => {
-    if (name !== 'epoch' && row[i] !== '') out[name] = Number(row[i])
-  })
+  for (const column of columns(lossKeys)) {
+    const text = cell(column.value(record))
+    if (text !== '') out[column.name] = Number(text)
+  }
   return out
 }
 

@@ -111,11 +111,14 @@ describe('a training run', () => {
     const rows = parseResultsCsv(await readFile(join(straightRun, 'results.csv'), 'utf8'))
     expect(rows.map((r) => r.epoch)).toEqual([1, 2])
     for (const [i, row] of rows.entries()) {
-      expect(row['train/total']).toBeCloseTo(epochs[i].train.total, 4)
-      expect(row['val/total']).toBeCloseTo(epochs[i].val!.total, 4)
+      expect(row['train/total_loss']).toBeCloseTo(epochs[i].train.total, 4)
+      expect(row['train/box_loss']).toBeCloseTo(epochs[i].train.box, 4)
+      expect(row['val/total_loss']).toBeCloseTo(epochs[i].val!.total, 4)
       expect(row.final).toBeCloseTo(epochs[i].final!, 4)
+      expect(row['metrics/mAP50(B)']).toBe(row['ap/opacity'])
       expect(row['ap/negative']).not.toBeNull()
-      expect(row.lr).toBeGreaterThan(0)
+      expect(row['lr/pg0']).toBeGreaterThan(0)
+      expect(row.time).toBeCloseTo(epochs[i].elapsed, 3)
     }
   })
 
@@ -124,7 +127,15 @@ describe('a training run', () => {
     const scalars = readScalars(new Uint8Array(await readFile(join(straightRun, file))))
     const rows = parseResultsCsv(await readFile(join(straightRun, 'results.csv'), 'utf8'))
     for (const row of rows) {
-      for (const tag of ['train/total', 'val/total', 'final', 'ap/opacity', 'studyMap', 'lr']) {
+      for (const tag of [
+        'train/total_loss',
+        'val/total_loss',
+        'final',
+        'ap/opacity',
+        'studyMap',
+        'lr/pg0',
+        'time'
+      ]) {
         const event = scalars.find((s) => s.tag === tag && s.step === row.epoch)
         expect(event, `${tag} at epoch ${row.epoch}`).toBeDefined()
         expect(event!.value).toBeCloseTo(row[tag]!, 4)
@@ -198,9 +209,16 @@ describe('cancel and resume', () => {
     expect(changed(straight, continued, '')).toBe(0)
     const rowsA = parseResultsCsv(await readFile(join(straightRun, 'results.csv'), 'utf8'))
     const rowsB = parseResultsCsv(await readFile(join(run, 'results.csv'), 'utf8'))
-    expect(rowsB.map((r) => [r.epoch, r['train/total'], r.final])).toEqual(
-      rowsA.map((r) => [r.epoch, r['train/total'], r.final])
+    expect(rowsB.map((r) => [r.epoch, r['train/total_loss'], r.final])).toEqual(
+      rowsA.map((r) => [r.epoch, r['train/total_loss'], r.final])
     )
+    // `time` is cumulative across the cancel and the resume (Ultralytics' meaning): each row adds
+    // at least its own epoch's seconds to the one before (1e-3 s: the CSV keeps 6 digits)
+    let before = 0
+    for (const row of rowsB) {
+      expect(row.time!, `time at epoch ${row.epoch}`).toBeGreaterThanOrEqual(before + row.epoch_time! - 1e-3)
+      before = row.time!
+    }
   }, 300_000)
 
   it('refuses to start over a run without --resume, and to resume a run folder of another format version', async () => {
