@@ -5,6 +5,7 @@ import { z } from 'zod'
 import * as s from './schemas'
 import * as j from './jobs'
 import * as t from './training'
+import * as p from './predictions'
 import { TrainSettings } from '../training'
 
 interface JsonCall<Req extends z.ZodType = z.ZodType, Res extends z.ZodType = z.ZodType> {
@@ -68,9 +69,44 @@ export const calls = {
     s.QualityReport
   ),
   imageTags: json(onImage, z.array(s.DicomTag)),
-  /** Reads a Kaggle submission CSV whose image rows become the prediction layer. */
-  loadPredictions: json(z.strictObject({ datasetId: s.DatasetId, path: s.FolderPath }), s.PredictionsSummary),
-  predictions: json(onImage, z.array(s.Prediction)),
+  /** Reads a Kaggle submission CSV as the prediction layer; malformed rows come back with their line numbers. */
+  loadPredictions: json(z.strictObject({ datasetId: s.DatasetId, path: s.FolderPath }), p.PredictionsSummary),
+  /** Makes a stored prediction the layer (null: no layer). */
+  usePredictions: json(
+    z.strictObject({ datasetId: s.DatasetId, predictionId: p.PredictionId.nullable() }),
+    p.PredictionsSummary.nullable()
+  ),
+  /** The layer's boxes, `none` score and study probabilities for one image. */
+  predictions: json(onImage, p.ImagePredictions),
+  /** The whole layer, compact, for sorting and filtering the studies list (layer null: none loaded). */
+  predictionTable: json(onDataset, p.PredictionTable),
+  /** Predicts a dataset (or one image) with a run, as a job; the result is stored in the workspace. */
+  startPrediction: json(p.PredictRequest, p.PredictionStarted),
+  /** Stored predictions, newest first. */
+  listPredictions: json(none, z.array(p.PredictionSummary)),
+  deletePrediction: json(
+    z.strictObject({ predictionId: p.PredictionId }),
+    z.object({ deleted: z.boolean(), path: z.string() })
+  ),
+  /** The competition metric of a stored prediction against its truth, with PR curves, confusion and histograms. */
+  evaluatePrediction: json(
+    z.strictObject({ predictionId: p.PredictionId, threshold: z.number().min(0).max(1).optional() }),
+    p.Evaluation
+  ),
+  /** Checks an output path before an export (exists? inside a dataset?) and suggests one in the workspace. */
+  checkOutput: json(
+    z.strictObject({
+      path: s.FolderPath.optional(),
+      kind: z.enum(['file', 'folder']),
+      /** The base name of the suggestion, e.g. `siim-coco` or `submission.csv`. */
+      suggest: p.PredictionId
+    }),
+    p.OutputCheck
+  ),
+  /** COCO or YOLO export of a dataset, as a job. */
+  exportDataset: json(p.ExportDatasetRequest, p.ExportStarted),
+  /** COCO results or a validated Kaggle submission of a prediction (or of a run on a test split), as a job. */
+  exportPrediction: json(p.ExportPredictionRequest, p.ExportStarted),
   /** The defaults a run would get (and why), the cores, and the settings' problems per field. */
   checkTraining: json(
     z.strictObject({ datasetId: s.DatasetId, settings: z.unknown() }),
@@ -168,3 +204,4 @@ export interface WireError {
 export * from './schemas'
 export * from './jobs'
 export * from './training'
+export * from './predictions'

@@ -8,7 +8,7 @@ import { trainingEvents } from './training'
 export const JOB_STATES = ['queued', 'running', 'done', 'failed', 'cancelled'] as const
 export const JobState = z.enum(JOB_STATES)
 
-export const JOB_KINDS = ['open-dataset', 'demo', 'quality', 'train', 'predict', 'probe-backend'] as const
+export const JOB_KINDS = ['open-dataset', 'demo', 'quality', 'train', 'predict', 'export', 'probe-backend'] as const
 export const JobKind = z.enum(JOB_KINDS)
 
 export const JobInfo = z.object({

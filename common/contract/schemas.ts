@@ -80,10 +80,19 @@ export const ImageRow = z.object({
   bitsStored: z.number().int().nullable(),
   photometric: z.string().nullable(),
   transferSyntaxUid: z.string().nullable(),
+  /** The study's class: train_study_level.csv, or test_study_level.csv for a test image when the folder has it. */
   studyLabel: StudyClass.nullable(),
-  /** True when train_image_level.csv has a row for the image. */
+  /**
+   * True when the image has ground truth: a row in train_image_level.csv, or for a test image a row
+   * in test_image_level.csv (the held-out truth some folders, e.g. the demo, keep beside test/).
+   */
   labelled: z.boolean(),
   boxes: z.array(OpacityBox),
+  /**
+   * Images of its study as the dataset counts them (files and CSV rows, as the multi-image-study
+   * rule does); null for an unreadable file, which belongs to no study's image list.
+   */
+  studyImages: z.number().int().nonnegative().nullable(),
   /** Quality findings on this image (short codes, e.g. `duplicate-unlabelled`). */
   flags: z.array(z.string()),
   /** True when the active filter policy drops the image from exports and training. */
@@ -176,12 +185,6 @@ export const Prediction = z.object({
   height: z.number()
 })
 
-export const PredictionsSummary = z.object({
-  source: z.string().nullable(),
-  images: z.number().int().nonnegative(),
-  boxes: z.number().int().nonnegative()
-})
-
 /** Stored pixel values travel as raw bytes; this says how to view them. */
 export const PixelFormat = z.enum(['uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'float32'])
 
@@ -250,7 +253,6 @@ export type EdaReport = z.infer<typeof EdaReport>
 export type QualityIssue = z.infer<typeof QualityIssue>
 export type QualityReport = z.infer<typeof QualityReport>
 export type Prediction = z.infer<typeof Prediction>
-export type PredictionsSummary = z.infer<typeof PredictionsSummary>
 export type PixelFormat = z.infer<typeof PixelFormat>
 export type VoiWindow = z.infer<typeof VoiWindow>
 export type DecodedImageMeta = z.infer<typeof DecodedImageMeta>

@@ -11,6 +11,8 @@ import type { Handlers } from './dispatch'
 import { validateFolder } from './folders'
 import { JobService } from './jobs/job-service'
 import type { WorkerLauncher } from './jobs/launcher'
+import { ExportService } from './export/service'
+import { PredictionService } from './prediction/service'
 import { datasetQuality } from './quality'
 import { RunsService } from './training/runs'
 import { TrainingService } from './training/service'
@@ -65,6 +67,8 @@ export function createBackend(options: BackendOptions): Backend {
   })
   const runs = new RunsService(workspace, jobs)
   const training = new TrainingService({ workspace, jobs, datasets, runs })
+  const predictions = new PredictionService({ workspace, jobs, datasets, runs })
+  const exports = new ExportService({ workspace, jobs, datasets, runs, predictions, decoder })
   const session = (datasetId: string) => datasets.session(datasetId)
 
   const handlers: Handlers = {
@@ -98,6 +102,15 @@ export function createBackend(options: BackendOptions): Backend {
     imageTags: ({ datasetId, imageId }) => viewer.tags(datasetId, imageId),
     loadPredictions: ({ datasetId, path }) => viewer.loadPredictions(datasetId, path),
     predictions: ({ datasetId, imageId }) => viewer.predictions(datasetId, imageId),
+    usePredictions: ({ datasetId, predictionId }) => predictions.use(datasetId, predictionId),
+    predictionTable: ({ datasetId }) => viewer.predictionTable(datasetId),
+    startPrediction: (request) => predictions.start(request),
+    listPredictions: () => predictions.list(),
+    deletePrediction: ({ predictionId }) => predictions.delete(predictionId),
+    evaluatePrediction: ({ predictionId, threshold }) => predictions.evaluate(predictionId, threshold),
+    checkOutput: ({ path, kind, suggest }) => exports.check(path, kind, suggest),
+    exportDataset: (request) => exports.exportDataset(request),
+    exportPrediction: (request) => exports.exportPrediction(request),
     checkTraining: ({ datasetId, settings }) => training.check(datasetId, settings),
     probeBackend: () => training.probe(),
     startTraining: ({ datasetId, settings, name }) => training.start(datasetId, settings, name),

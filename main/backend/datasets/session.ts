@@ -1,7 +1,8 @@
 // An opened dataset as the UI sees it: the merged Dataset plus the lookups and list rows built once.
 import { basename, join } from 'node:path'
 import type { Dataset, DatasetImage, FilterPolicy } from '../../../common/dataset'
-import type { DatasetSummary, ImageRow, Prediction } from '../../../common/contract'
+import type { DatasetSummary, ImageRow } from '../../../common/contract'
+import type { PredictionLayer } from '../viewer/predictions'
 import { DEFAULT_POLICY, explainPolicy } from '../../core/dataset'
 import { FileReadError } from '../../core/errors'
 import { labelRules } from '../../core/quality/rules'
@@ -16,8 +17,8 @@ export class DatasetSession {
   readonly datasetId: string
   readonly name: string
   policy: FilterPolicy = DEFAULT_POLICY
-  /** The prediction layer (from a submission CSV), per imageId. */
-  predictions = new Map<string, Prediction[]>()
+  /** The viewer's prediction layer (a submission CSV or a stored prediction), or null. */
+  layer: PredictionLayer | null = null
   private readonly entries = new Map<string, ImageEntry>()
   private rows: ImageRow[] | null = null
 

@@ -25,6 +25,8 @@ export interface JobContext {
   onProgress(progress: Progress): void
   /** Records and broadcasts an event (validated against the contract; a bad one is logged and dropped). */
   emit(name: string, payload: unknown): void
+  /** Runs a bundled worker script for this job (its progress and events become the job's; cancel reaches it). */
+  runWorker<R>(script: WorkerScript, params: unknown): Promise<R>
 }
 
 export interface JobSpec {
@@ -143,9 +145,7 @@ export class JobService {
 
   /** Runs a bundled worker script as a job: `params` go to its handler, its events and result come back. */
   startWorker<R>(spec: JobSpec, script: WorkerScript, params: unknown): JobHandle<R> {
-    return this.start(spec, (ctx) =>
-      runInWorker<R>(this.launcher, workerScript(script), params, ctx, this.cancelGraceMs)
-    )
+    return this.start(spec, (ctx) => ctx.runWorker<R>(script, params))
   }
 
   list(): JobInfo[] {
@@ -201,7 +201,9 @@ export class JobService {
       jobId: info.jobId,
       signal: controller.signal,
       onProgress: (progress) => this.progress(entry, progress),
-      emit: (name, payload) => this.record(entry, name, payload)
+      emit: (name, payload) => this.record(entry, name, payload),
+      runWorker: <R>(script: WorkerScript, params: unknown) =>
+        runInWorker<R>(this.launcher, workerScript(script), params, ctx, this.cancelGraceMs)
     }
     if (!controller.signal.aborted) {
       info.state = 'running'

@@ -1,11 +1,19 @@
 // What the viewer asks for: stored pixels (the selected image first, neighbours as prefetch),
 // thumbnails from the bounded disk cache, the tag panel, and the prediction layer of a submission.
-import type { BinaryResult, DecodedImageMeta, DicomTag, Prediction, PredictionsSummary, ThumbnailMeta } from '../../../common/contract'
+import type {
+  BinaryResult,
+  DecodedImageMeta,
+  DicomTag,
+  ImagePredictions,
+  PredictionsSummary,
+  PredictionTable,
+  ThumbnailMeta
+} from '../../../common/contract'
 import { UserError } from '../../core/errors'
 import type { DatasetService } from '../datasets/service'
 import { validateFile } from '../folders'
 import { cachedThumbnail, pixelPayload, type ImageDecoder } from './pixels'
-import { readSubmissionPredictions } from './predictions'
+import { imagePredictions, predictionTable, readSubmissionLayer } from './predictions'
 import { ThumbnailCache } from './thumbnail-cache'
 
 export interface ViewerServiceOptions {
@@ -57,15 +65,20 @@ export class ViewerService {
     return readDicomTags(absPath, image.record!.path)
   }
 
+  /** A submission CSV as the layer; its malformed rows are reported, the others loaded. */
   async loadPredictions(datasetId: string, path: string): Promise<PredictionsSummary> {
     const session = await this.options.datasets.session(datasetId)
-    const file = await validateFile(path)
-    session.predictions = await readSubmissionPredictions(file)
-    const opacities = [...session.predictions.values()].flat().filter((p) => p.label === 'opacity')
-    return { source: file, images: session.predictions.size, boxes: opacities.length }
+    session.layer = await readSubmissionLayer(await validateFile(path))
+    return session.layer.summary
   }
 
-  async predictions(datasetId: string, imageId: string): Promise<Prediction[]> {
-    return (await this.options.datasets.session(datasetId)).predictions.get(imageId) ?? []
+  async predictions(datasetId: string, imageId: string): Promise<ImagePredictions> {
+    const session = await this.options.datasets.session(datasetId)
+    const image = session.dataset.images.find((i) => i.imageId === imageId)
+    return imagePredictions(session.layer, { imageId, studyId: image?.studyId ?? '' })
+  }
+
+  async predictionTable(datasetId: string): Promise<PredictionTable> {
+    return predictionTable((await this.options.datasets.session(datasetId)).layer)
   }
 }

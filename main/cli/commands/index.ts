@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { registerCoco } from './coco'
+import { registerCocoResults } from './coco-results'
 import { registerDecode } from './decode'
 import { registerDemo } from './demo'
 import { registerEda } from './eda'
@@ -31,5 +32,6 @@ export const commands: Array<(program: Command) => void> = [
   registerTrain,
   registerEvaluate,
   registerPredict,
-  registerSubmit
+  registerSubmit,
+  registerCocoResults
 ]

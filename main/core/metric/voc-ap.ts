@@ -1,13 +1,9 @@
 // PASCAL VOC 2010 average precision for one class: greedy matching at IoU > 0.5, then the area under
 // the all-point interpolated precision envelope.
 
-/** A box in corner form, in whatever frame both sides share (pixels, or 0 0 1 1 for whole images). */
-export interface CornerBox {
-  x1: number
-  y1: number
-  x2: number
-  y2: number
-}
+import { IOU_THRESHOLD, iou, type CornerBox } from '../../../common/review'
+
+export { IOU_THRESHOLD, iou, type CornerBox } from '../../../common/review'
 
 /** One detection of the class being scored, tagged with the row id (study or image) it belongs to. */
 export interface RankedDetection extends CornerBox {
@@ -30,21 +26,6 @@ export interface ClassResult {
   truePositives: number
   falsePositives: number
   curve: PrCurve
-}
-
-/** Strictly greater: a detection overlapping a ground-truth box at exactly IoU 0.5 does not match. */
-export const IOU_THRESHOLD = 0.5
-
-/** Continuous intersection-over-union (no VOC "+1 pixel": coordinates are real-valued here). */
-export function iou(a: CornerBox, b: CornerBox): number {
-  const iw = Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1)
-  const ih = Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1)
-  if (iw <= 0 || ih <= 0) return 0
-  const intersection = iw * ih
-  const areaA = Math.max(0, a.x2 - a.x1) * Math.max(0, a.y2 - a.y1)
-  const areaB = Math.max(0, b.x2 - b.x1) * Math.max(0, b.y2 - b.y1)
-  const union = areaA + areaB - intersection
-  return union > 0 ? intersection / union : 0
 }
 
 /**

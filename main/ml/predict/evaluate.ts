@@ -1,35 +1,17 @@
 // `evaluate`: predict a labelled folder with a run and score it with the competition metric.
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
-import type { FilterPolicy, ImageLabel, StudyLabel } from '../../../common/dataset'
-import { UserError, errorMessage } from '../../core/errors'
-import { applyPolicy, openDataset } from '../../core/dataset'
-import { parseImageCsv, parseStudyCsv } from '../../core/labels'
-import { score, type ScoreReport } from '../../core/metric/score'
-import { truthFromLabels } from '../../core/metric/truth'
-import { RUN_FILES, readJson, type RunSplit } from '../runs/run-folder'
-import {
-  runPrediction,
-  sameFolder,
-  type PredictContext,
-  type PredictOptions,
-  type PredictionSet
-} from './run'
-import { submissionRows } from './study-level'
+import type { ScoreReport } from '../../core/metric/score'
+import { UserError } from '../../core/errors'
+import { runPrediction, type PredictContext, type PredictOptions, type PredictionSet } from './run'
+import { chooseTruth, scorePredictions, type TrainedOn, type TruthSplit } from './truth-choice'
 
-/** Held-out truth files next to a demo's test split (see the demo README). */
-export const TEST_TRUTH_FILES = { study: 'test_study_level.csv', image: 'test_image_level.csv' } as const
+export { TEST_TRUTH_FILES, type TrainedOn } from './truth-choice'
 
 export interface EvaluateOptions extends Omit<PredictOptions, 'split' | 'imageIds'> {
   /** Explicit truth CSVs (train_*_level.csv format); default: see chooseTruth. */
   studyCsv?: string
   imageCsv?: string
-  /**
-   * `test`: the held-out test_*_level.csv beside test/; `val`: the run's validation studies (its own
-   * dataset); `all`: every labelled train image. Default: test when those files exist, else val on
-   * the run's own dataset, else all.
-   */
-  split?: 'test' | 'val' | 'all'
+  /** Which truth (see TruthSplit); default: test when it exists, else val on the run's own dataset, else all. */
+  split?: TruthSplit
 }
 
 export interface Evaluation {
@@ -38,106 +20,17 @@ export interface Evaluation {
   predictions: PredictionSet
 }
 
-interface TruthChoice {
-  source: string
-  studies: StudyLabel[]
-  images: ImageLabel[]
-  split: 'test' | 'train' | 'all'
-}
-
-async function readCsv(path: string): Promise<string> {
-  return readFile(path, 'utf8').catch((err) => {
-    throw new UserError(
-      `${path}: cannot read the truth file: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`
-    )
-  })
-}
-
-/**
- * Which truth: explicit CSVs; else the held-out test_*_level.csv beside a folder with a test split;
- * else the folder's train labels, restricted to the run's validation studies when the folder is the
- * run's own dataset (scoring training images would flatter the model).
- */
-async function chooseTruth(options: EvaluateOptions, trainedOn: TrainedOn): Promise<TruthChoice> {
-  if (options.studyCsv || options.imageCsv) {
-    if (!options.studyCsv || !options.imageCsv)
-      throw new UserError('give both --study-csv and --image-csv, or neither')
-    const studies = parseStudyCsv(await readCsv(options.studyCsv), options.studyCsv).labels
-    const images = parseImageCsv(await readCsv(options.imageCsv), options.imageCsv).labels
-    return { source: `${options.studyCsv} + ${options.imageCsv}`, studies, images, split: 'all' }
-  }
-  const dataset = await openDataset(options.dicomDir, { workspace: options.workspace })
-  const testStudy = join(options.dicomDir, TEST_TRUTH_FILES.study)
-  const testImage = join(options.dicomDir, TEST_TRUTH_FILES.image)
-  const hasTestTruth =
-    (await readFile(testStudy).catch(() => null)) !== null &&
-    (await readFile(testImage).catch(() => null)) !== null
-  const testAvailable = dataset.images.some((i) => i.split === 'test' && i.record) && hasTestTruth
-  if (options.split === 'test' && !testAvailable) {
-    throw new UserError(
-      `${options.dicomDir}: --split test needs test/ images and ${TEST_TRUTH_FILES.study} + ${TEST_TRUTH_FILES.image} beside them`
-    )
-  }
-  if (testAvailable && (options.split === undefined || options.split === 'test')) {
-    return {
-      source: `${testStudy} + ${testImage}`,
-      studies: parseStudyCsv(await readCsv(testStudy), testStudy).labels,
-      images: parseImageCsv(await readCsv(testImage), testImage).labels,
-      split: 'test'
-    }
-  }
-  if (!dataset.labelFiles.image || !dataset.labelFiles.study) {
-    throw new UserError(
-      `${options.dicomDir}: no labels to score against (need train_study_level.csv and train_image_level.csv, test_*_level.csv beside test/, or --study-csv/--image-csv)`
-    )
-  }
-  const ownDataset = await sameFolder(options.dicomDir, trainedOn.dataset)
-  const split =
-    options.split === 'all' || options.split === 'val' ? options.split : ownDataset ? 'val' : 'all'
-  // the validation split is scored on the images validation used (the run's policy); a whole folder on all of them
-  let kept = applyPolicy(dataset, split === 'val' ? trainedOn.policy : 'keep-all')
-  if (split === 'val') {
-    if (!ownDataset) throw new UserError(`--split val needs the run's own dataset (${trainedOn.dataset})`)
-    const runSplit = await readJson<RunSplit>(join(options.run, RUN_FILES.split), 'the run split')
-    const val = new Set(runSplit.valStudies)
-    kept = kept.filter((i) => val.has(i.studyId))
-  }
-  const studyIds = new Set(kept.map((i) => i.studyId))
-  return {
-    source: `${split === 'val' ? "the run's validation studies" : 'every labelled train image'} of ${options.dicomDir}`,
-    studies: dataset.studies.filter((s) => s.label && studyIds.has(s.studyId)).map((s) => s.label!),
-    images: kept.map((i) => i.label!),
-    split: 'train'
-  }
-}
-
-/** What the run was trained on (from its config.json). */
-export interface TrainedOn {
-  dataset: string
-  policy: FilterPolicy
-}
-
 export async function runEvaluation(
   options: EvaluateOptions,
   trainedOn: TrainedOn,
   ctx: PredictContext = {}
 ): Promise<Evaluation> {
-  const truth = await chooseTruth(options, trainedOn)
+  const truth = await chooseTruth(options, options.split, trainedOn)
   if (truth.images.length === 0) throw new UserError(`${truth.source}: no image rows to score`)
   const predictions = await runPrediction(
     { ...options, split: truth.split, imageIds: truth.images.map((i) => i.imageId) },
     ctx
   )
-  const predictedIds = new Set(predictions.images.map((i) => i.imageId))
-  const predictedStudies = new Set(predictions.images.map((i) => i.studyId))
-  // score what could be predicted; files that failed to decode are listed in predictions.errors
-  const { truth: groundTruth } = truthFromLabels(
-    truth.studies.filter((s) => predictedStudies.has(s.studyId)),
-    truth.images.filter((i) => predictedIds.has(i.imageId))
-  )
-  const { curves: _curves, ...report } = score(
-    groundTruth,
-    submissionRows(predictions.images, predictions.studies)
-  )
+  const { curves: _curves, ...report } = scorePredictions(truth, predictions.images, predictions.studies)
   return { report, truthSource: truth.source, predictions }
 }

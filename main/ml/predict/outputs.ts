@@ -7,8 +7,20 @@ import { writeJsonAtomic, writeFileAtomic } from '../../core/fs-atomic'
 import { imageRowId, studyRowId } from '../../core/metric/truth'
 import { formatSubmission, hasErrors, validateSubmission } from '../../core/submission/validate'
 import { SUBMISSION_HEADER, type SubmissionIssue } from '../../core/submission/submission-csv'
+import type { ImagePredictionRecord } from './predict-images'
 import type { PredictionSet } from './run'
-import { submissionRows } from './study-level'
+import { submissionRows, type StudyPredictionRecord, type StudyPriors } from './study-level'
+
+/** What a submission is written from: a fresh PredictionSet, or a stored predictions.json. */
+export interface SubmissionInput {
+  dataset: { root: string }
+  /** The images predicted: their ids make the sample when the folder has no sample_submission.csv. */
+  selected: ReadonlyArray<{ imageId: string; studyId: string }>
+  images: readonly ImagePredictionRecord[]
+  studies: readonly StudyPredictionRecord[]
+  /** Study-class frequencies of the run's training split (the neutral row of an unpredicted study). */
+  priors: StudyPriors
+}
 
 export const PREDICTIONS_FORMAT = 'cxr-studio-predictions'
 export const PREDICTIONS_VERSION = 1
@@ -38,7 +50,7 @@ export async function writePredictions(path: string, set: PredictionSet): Promis
  * The sample submission of the prediction: the folder's sample_submission.csv when it has one,
  * else one built from the predicted folder's ids (Kaggle's order: study rows, then image rows).
  */
-export async function sampleFor(set: PredictionSet): Promise<{ text: string; source: string }> {
+export async function sampleFor(set: SubmissionInput): Promise<{ text: string; source: string }> {
   const file = join(set.dataset.root, 'sample_submission.csv')
   const text = await readFile(file, 'utf8').catch(() => null)
   if (text !== null) return { text, source: file }
@@ -67,7 +79,7 @@ export interface SubmissionOutcome {
  * training class frequencies; image: `none 0.5`) and are listed. The text is validated against the
  * sample first; a problem is a bug, never a file written.
  */
-export async function writeKaggleSubmission(path: string, set: PredictionSet): Promise<SubmissionOutcome> {
+export async function writeKaggleSubmission(path: string, set: SubmissionInput): Promise<SubmissionOutcome> {
   const sample = await sampleFor(set)
   const rows = submissionRows(set.images, set.studies)
   const predicted = new Set(rows.map((r) => r.id))

@@ -1,6 +1,5 @@
 // Prediction with a trained run: load a checkpoint, prepare the folder's images exactly as in
 // training, predict in batches, aggregate studies. Shared by `predict`, `submit` and `evaluate`.
-import { realpath } from 'node:fs/promises'
 import type { Dataset, DatasetImage } from '../../../common/dataset'
 import type { FileError, Progress } from '../../../common/domain'
 import { UserError } from '../../core/errors'
@@ -161,7 +160,3 @@ export async function runPrediction(
 }
 
 /** True when two paths name the same folder (the run's own dataset vs the one given). */
-export async function sameFolder(a: string, b: string): Promise<boolean> {
-  const [ra, rb] = await Promise.all([realpath(a).catch(() => a), realpath(b).catch(() => b)])
-  return ra === rb
-}
