@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { generateDemo } from '../../main/core/demo'
+import { indexFolder } from '../../main/core/dicom/index-folder'
 import { referenceScore } from './reference-scorer'
 
 const CLI = join(import.meta.dirname, '..', '..', 'bin', 'cxr-studio.mjs')
@@ -141,5 +142,71 @@ describe('cxr-studio validate-submission', () => {
     )
     expect(run.stdout).toContain(`broken.csv:${lines.length}: error: duplicate id`)
     expect(run.stderr).toContain('invalid submission: 2 error(s)')
+  })
+
+  it('accepts a submission written with every field quoted (R, pandas QUOTE_ALL)', async () => {
+    const quoted = perfectSubmission()
+      .trim()
+      .split('\n')
+      .map((line) => line.replace(/^([^,]*),(.*)$/, '"$1","$2"'))
+    expect(quoted[0]).toBe('"id","PredictionString"')
+    writeFileSync(join(work, 'quoted.csv'), quoted.join('\n') + '\n')
+    const run = await cli(
+      'validate-submission',
+      join(work, 'quoted.csv'),
+      '--sample',
+      join(demo, 'sample_submission.csv')
+    )
+    expect(run.stdout).toBe(`${join(work, 'quoted.csv')}: valid\n`)
+    expect(run.code).toBe(0)
+    const scored = await cli(
+      'score',
+      demo,
+      '--truth',
+      'test',
+      '--submission',
+      join(work, 'quoted.csv'),
+      '--json'
+    )
+    expect(JSON.parse(scored.stdout).final).toBe(1)
+  })
+
+  it('with --dataset, names the line, id, box and image size of a box outside its image', async () => {
+    const lines = perfectSubmission().trim().split('\n')
+    const at = lines.findIndex((line) => line.includes('_image,'))
+    const id = lines[at].split(',')[0]
+    lines[at] = `${id},opacity 0.9 10 20 100000 30 none 0.1 0 0 1 1`
+    writeFileSync(join(work, 'outside.csv'), lines.join('\n') + '\n')
+    const sample = join(demo, 'sample_submission.csv')
+    // without the dataset the box is well-formed
+    expect((await cli('validate-submission', join(work, 'outside.csv'), '--sample', sample)).code).toBe(0)
+
+    const run = await cli(
+      'validate-submission',
+      join(work, 'outside.csv'),
+      '--sample',
+      sample,
+      '--dataset',
+      demo
+    )
+    expect(run.code).toBe(1)
+    const image = (await indexFolder(demo)).images.find((i) => `${i.imageId}_image` === id)!
+    expect(run.stdout).toBe(
+      `${join(work, 'outside.csv')}:${at + 1}: error: token 1: opacity box 10 20 100000 30 of ${id} reaches ` +
+        `${100000 - image.columns} px beyond the right edge of its ${image.columns}x${image.rows} image ` +
+        `(Columns x Rows of ${image.path})\n`
+    )
+    expect(run.stderr).toContain('invalid submission: 1 error(s), 0 warning(s)')
+    // the perfect submission's own boxes are all inside their images
+    writeFileSync(join(work, 'perfect.csv'), perfectSubmission())
+    const perfect = await cli(
+      'validate-submission',
+      join(work, 'perfect.csv'),
+      '--sample',
+      sample,
+      '--dataset',
+      demo
+    )
+    expect(perfect.code).toBe(0)
   })
 })

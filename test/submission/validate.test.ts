@@ -50,6 +50,55 @@ describe('validateSubmission', () => {
     ])
   })
 
+  it('accepts a quoted header and quoted fields, as R and pandas QUOTE_ALL write them', () => {
+    const quoted = [
+      '"id","PredictionString"',
+      ...GOOD.map((line) => line.replace(/^([^,]*),(.*)$/, '"$1","$2"'))
+    ]
+    expect(validateSubmission(quoted.join('\n') + '\n', SAMPLE)).toEqual([])
+    const quotedSample = SAMPLE.replace('id,PredictionString', '"id","PredictionString"')
+    expect(validateSubmission(submission(...GOOD), quotedSample)).toEqual([])
+    // quoting does not relax the header's names
+    expect(validateSubmission(submission(...GOOD).replace('id,', '"Id",'), SAMPLE)[0]).toMatchObject({
+      line: 1,
+      severity: 'error',
+      message: "header must be exactly 'id,PredictionString', found '\"Id\",PredictionString'"
+    })
+  })
+
+  it('with image sizes, flags opacity boxes outside their image by more than half a pixel', () => {
+    const sizes = new Map([
+      ['xx', { columns: 300, rows: 400, path: 'test/s/x/xx.dcm' }],
+      ['yy', { columns: 100, rows: 50, path: 'test/s/y/yy.dcm' }]
+    ])
+    const text = submission(
+      GOOD[0],
+      GOOD[1],
+      // on the border, and 0.4 px beyond it: inside with the tolerance
+      'xx_image,opacity 0.6 0 0 300 400 opacity 0.5 -0.4 10 300.4 400.4 none 0.4 0 0 1 1',
+      'yy_image,opacity 0.9 -3 10 60 40 opacity 0.8 10 10 101 51 none 0.1 0 0 1 1'
+    )
+    const issues = validateSubmission(text, SAMPLE, undefined, { imageSizes: sizes })
+    expect(issues).toEqual([
+      {
+        line: 5,
+        severity: 'error',
+        id: 'yy_image',
+        message:
+          'token 1: opacity box -3 10 60 40 of yy_image reaches 3 px beyond the left edge of its 100x50 image (Columns x Rows of test/s/y/yy.dcm)'
+      },
+      {
+        line: 5,
+        severity: 'error',
+        id: 'yy_image',
+        message:
+          'token 7: opacity box 10 10 101 51 of yy_image reaches 1 px beyond the right edge, 1 px beyond the bottom edge of its 100x50 image (Columns x Rows of test/s/y/yy.dcm)'
+      }
+    ])
+    // without sizes nothing is said about them
+    expect(validateSubmission(text, SAMPLE)).toEqual([])
+  })
+
   it('lists missing, extra and duplicate ids with line numbers', () => {
     const text = submission(GOOD[0], GOOD[2], 'zz_image,none 1 0 0 1 1', GOOD[3], GOOD[2])
     const issues = validateSubmission(text, SAMPLE)

@@ -50,6 +50,18 @@ export function headerLine(text: string): string {
   return text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0]
 }
 
+/**
+ * Null when the first record is `id,PredictionString`, else the error to report. Compares the parsed
+ * fields, so a quoted header (`"id","PredictionString"`, as R and pandas QUOTE_ALL write) is the same
+ * header; the names themselves stay exact.
+ */
+export function headerError(records: readonly CsvRecord[], text: string): string | null {
+  const fields = records[0]?.fields ?? []
+  const expected = SUBMISSION_HEADER.split(',')
+  if (fields.length === expected.length && fields.every((field, i) => field === expected[i])) return null
+  return `header must be exactly '${SUBMISSION_HEADER}', found '${headerLine(text)}'`
+}
+
 export interface ParsedSubmission {
   rows: SubmissionRow[]
   issues: SubmissionIssue[]
@@ -66,14 +78,8 @@ export function parseSubmissionCsv(
 ): ParsedSubmission {
   const issues: SubmissionIssue[] = []
   const records = readCsvRecords(text, file)
-  const header = headerLine(text)
-  if (header !== SUBMISSION_HEADER) {
-    issues.push({
-      line: 1,
-      severity: 'error',
-      message: `header must be exactly '${SUBMISSION_HEADER}', found '${header}'`
-    })
-  }
+  const header = headerError(records, text)
+  if (header) issues.push({ line: 1, severity: 'error', message: header })
   const rows: SubmissionRow[] = []
   for (const { line, fields } of records.slice(1)) {
     const id = fields[0]

@@ -3,7 +3,7 @@ import { UserError } from '../errors'
 import { writeFileAtomic } from '../fs-atomic'
 import { formatPredictionString, IMAGE_CLASSES, rowKindOf, type RowKind } from './prediction-string'
 import {
-  headerLine,
+  headerError,
   parseSubmissionCsv,
   readCsvRecords,
   SUBMISSION_HEADER,
@@ -22,31 +22,44 @@ export interface SampleRow {
 
 /** The ids of sample_submission.csv in file order; a malformed sample is a UserError. */
 export function readSample(sampleCsvText: string, file = 'sample submission'): SampleRow[] {
-  const header = headerLine(sampleCsvText)
-  if (header !== SUBMISSION_HEADER)
-    throw new UserError(`${file}:1: header must be exactly '${SUBMISSION_HEADER}', found '${header}'`)
-  return readCsvRecords(sampleCsvText, file)
-    .slice(1)
-    .map(({ line, fields }) => {
-      const kind = rowKindOf(fields[0])
-      if (kind === null)
-        throw new UserError(`${file}:${line}: id '${fields[0]}' is neither <study>_study nor <image>_image`)
-      return { id: fields[0], kind, predictionString: fields[1] ?? '', line }
-    })
+  const records = readCsvRecords(sampleCsvText, file)
+  const header = headerError(records, sampleCsvText)
+  if (header) throw new UserError(`${file}:1: ${header}`)
+  return records.slice(1).map(({ line, fields }) => {
+    const kind = rowKindOf(fields[0])
+    if (kind === null)
+      throw new UserError(`${file}:${line}: id '${fields[0]}' is neither <study>_study nor <image>_image`)
+    return { id: fields[0], kind, predictionString: fields[1] ?? '', line }
+  })
+}
+
+/** An image's size from its DICOM header (Columns x Rows), and the file it came from. */
+export interface ImageSize {
+  columns: number
+  rows: number
+  path: string
+}
+
+export interface ValidateOptions {
+  /** imageId -> size: opacity boxes reaching outside their image are errors. */
+  imageSizes?: ReadonlyMap<string, ImageSize>
 }
 
 /**
  * Every problem of a submission, in line order: the header, ids (each sample id exactly once: missing,
- * extra, duplicate), the PredictionString grammar per row kind, finite numbers, x1 < x2 and y1 < y2
- * (errors) and confidences outside [0, 1] or empty rows (warnings).
+ * extra, duplicate), the PredictionString grammar per row kind, finite numbers, x1 < x2 and y1 < y2,
+ * with `imageSizes` boxes outside their image (errors) and confidences outside [0, 1] or empty rows
+ * (warnings).
  */
 export function validateSubmission(
   csvText: string,
   sampleCsvText: string,
-  files = { submission: 'submission', sample: 'sample submission' }
+  files = { submission: 'submission', sample: 'sample submission' },
+  options: ValidateOptions = {}
 ): SubmissionIssue[] {
   const sample = new Map(readSample(sampleCsvText, files.sample).map((row) => [row.id, row]))
   const { rows, issues } = parseSubmissionCsv(csvText, undefined, files.submission)
+  if (options.imageSizes) issues.push(...boxesOutside(rows, options.imageSizes))
   const firstLine = new Map<string, number>()
   for (const row of rows) {
     const line = row.line ?? null
@@ -77,6 +90,56 @@ export function validateSubmission(
       })
   }
   return issues.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity))
+}
+
+/** Boxes may touch the border after rounding: half a pixel beyond it is inside, as in the quality rule box-outside-image. */
+const OUTSIDE_TOLERANCE_PX = 0.5
+
+/** Opacity boxes of image rows that reach outside their image; a warning for image ids without a size. */
+function boxesOutside(
+  rows: readonly SubmissionRow[],
+  sizes: ReadonlyMap<string, ImageSize>
+): SubmissionIssue[] {
+  const issues: SubmissionIssue[] = []
+  for (const row of rows) {
+    if (rowKindOf(row.id) !== 'image') continue
+    const boxes = row.detections
+      .map((d, i) => ({ d, token: 6 * i + 1 }))
+      .filter(({ d }) => d.cls === 'opacity')
+    if (boxes.length === 0) continue
+    const imageId = row.id.slice(0, -'_image'.length)
+    const size = sizes.get(imageId)
+    const at = { line: row.line ?? null, id: row.id }
+    if (!size) {
+      issues.push({
+        ...at,
+        severity: 'warning',
+        message: `no DICOM of image ${imageId} in the dataset: its boxes were not checked against its size`
+      })
+      continue
+    }
+    for (const { d, token } of boxes) {
+      const beyond = (
+        [
+          [-d.x1, 'left edge'],
+          [-d.y1, 'top edge'],
+          [d.x2 - size.columns, 'right edge'],
+          [d.y2 - size.rows, 'bottom edge']
+        ] as const
+      )
+        .filter(([by]) => by > OUTSIDE_TOLERANCE_PX)
+        .map(([by, edge]) => `${Math.round(by * 100) / 100} px beyond the ${edge}`)
+      if (beyond.length === 0) continue
+      issues.push({
+        ...at,
+        severity: 'error',
+        message:
+          `token ${token}: opacity box ${d.x1} ${d.y1} ${d.x2} ${d.y2} of ${row.id} reaches ${beyond.join(', ')} ` +
+          `of its ${size.columns}x${size.rows} image (Columns x Rows of ${size.path})`
+      })
+    }
+  }
+  return issues
 }
 
 export function hasErrors(issues: readonly SubmissionIssue[]): boolean {
