@@ -19,6 +19,14 @@ export const CLASS_COLORS: Record<StudyClass | 'unlabelled', string> = {
 
 export const PREDICTION_COLOR = '#22d3ee'
 
+/** Predictions reviewed against the truth: found (TP), false alarm (FP), missed truth box (FN). */
+export const REVIEW_COLORS = { tp: '#3ddc84', fp: '#ff4fd8', fn: '#ffe14d' } as const
+export const REVIEW_NAMES = {
+  tp: 'true positive',
+  fp: 'false positive',
+  fn: 'missed (false negative)'
+} as const
+
 export function classColor(label: StudyClass | null): string {
   return CLASS_COLORS[label ?? 'unlabelled']
 }
