@@ -1,4 +1,6 @@
 import { createRouter, createWebHashHistory } from 'vue-router'
+import { api } from './api'
+import { useDatasetStore } from './stores/dataset'
 import HomeView from './views/HomeView.vue'
 
 const ViewerView = () => import('./views/ViewerView.vue')
@@ -34,6 +36,26 @@ export const router = createRouter({
     },
     // no dataset in the address: the open one, else the most recent
     { path: '/train', name: 'train-pick', component: () => import('./views/TrainView.vue') },
+    {
+      path: '/d/:datasetId/export',
+      name: 'export',
+      component: () => import('./views/ExportView.vue'),
+      props: true
+    },
+    // no dataset in the address: the open one, else the most recent, else home
+    {
+      path: '/export',
+      name: 'export-pick',
+      component: HomeView,
+      beforeEnter: (to) => pickDataset('export', to.query)
+    },
+    { path: '/predictions', name: 'predictions', component: () => import('./views/PredictionsView.vue') },
+    {
+      path: '/predictions/:predictionId/evaluation',
+      name: 'evaluation',
+      component: () => import('./views/EvaluationView.vue'),
+      props: true
+    },
     { path: '/runs', name: 'runs', component: () => import('./views/RunsView.vue') },
     { path: '/runs/compare', name: 'runs-compare', component: () => import('./views/CompareRunsView.vue') },
     {
@@ -45,6 +67,12 @@ export const router = createRouter({
     { path: '/:pathMatch(.*)*', redirect: '/' }
   ]
 })
+
+async function pickDataset(page: string, query: Record<string, unknown>) {
+  const open = useDatasetStore().summary?.datasetId
+  const id = open ?? (await api.recentDatasets().catch(() => []))[0]?.datasetId
+  return id ? { path: `/d/${id}/${page}`, query: query as Record<string, string> } : '/'
+}
 
 // The viewer's code (cornerstone included) is fetched and compiled while the user looks at a list,
 // so selecting the first image does not wait for it.

@@ -1,19 +1,21 @@
-// echarts, registered once with only the pieces the Data page and the training charts draw (keeps
-// the bundle small).
-import { BarChart, LineChart, PieChart } from 'echarts/charts'
+// echarts, registered once with only the pieces the Data page, the training charts and the
+// Evaluation view draw (keeps the bundle small).
+import { BarChart, HeatmapChart, LineChart, PieChart } from 'echarts/charts'
 import {
   DataZoomInsideComponent,
   GridComponent,
   LegendComponent,
   MarkLineComponent,
   MarkPointComponent,
-  TooltipComponent
+  TooltipComponent,
+  VisualMapContinuousComponent
 } from 'echarts/components'
 import { use } from 'echarts/core'
 import { CanvasRenderer } from 'echarts/renderers'
 
 use([
   BarChart,
+  HeatmapChart,
   LineChart,
   PieChart,
   DataZoomInsideComponent,
@@ -22,6 +24,7 @@ use([
   MarkLineComponent,
   MarkPointComponent,
   TooltipComponent,
+  VisualMapContinuousComponent,
   CanvasRenderer
 ])
 

@@ -1,6 +1,7 @@
 // The back end's jobs as the job bar shows them: every running or queued job (whoever started it:
 // this page, another tab, before a reload), kept current by `job` events. Ended trainings are
-// announced with a toast, and in the desktop app with a system notification.
+// announced with a toast, and in the desktop app with a system notification; ended predictions
+// with a toast.
 import { defineStore } from 'pinia'
 import { computed, reactive } from 'vue'
 import type { JobInfo, TrainResult } from '../../../common/contract'
@@ -22,7 +23,9 @@ export const useJobsStore = defineStore('jobs', () => {
     const before = jobs.get(job.jobId)
     jobs.set(job.jobId, job)
     pending.delete(job.jobId)
-    if (job.kind === 'train' && !LIVE.includes(job.state) && before?.state !== job.state) announce(job)
+    if (LIVE.includes(job.state) || before?.state === job.state) return
+    if (job.kind === 'train') announce(job)
+    else if (job.kind === 'predict' && job.meta.predictionId) announcePrediction(job)
   })
 
   /** Jobs started before this page loaded (a reload, another tab, the CLI's own back end excepted). */
@@ -109,6 +112,23 @@ export const useJobsStore = defineStore('jobs', () => {
       link: runId ? { to: `/runs/${runId}`, label: 'Open the run' } : undefined
     })
     if (isDesktop) notifyDesktop(job.state === 'failed' ? 'Training failed' : 'Training ended', text)
+  }
+
+  /** A prediction started from the GUI ended: where to find it. */
+  function announcePrediction(job: JobInfo): void {
+    if (announced.has(job.jobId)) return
+    announced.add(job.jobId)
+    const outcome =
+      job.state === 'done'
+        ? 'done'
+        : job.state === 'cancelled'
+          ? 'cancelled'
+          : `failed: ${job.error ?? 'unknown error'}`
+    toasts.show({
+      tone: job.state === 'failed' ? 'error' : job.state === 'done' ? 'ok' : 'info',
+      text: `${job.title}: ${outcome}`,
+      link: job.state === 'done' ? { to: '/predictions', label: 'Open Predictions' } : undefined
+    })
   }
 
   return { jobs, active, refresh, trainingOf, track, cancel }
