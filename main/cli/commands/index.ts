@@ -12,6 +12,7 @@ import { registerScore } from './score'
 import { registerServe } from './serve'
 import { registerStart } from './start'
 import { registerSubmit } from './submit'
+import { registerSubmitCoco } from './submit-coco'
 import { registerTrain } from './train'
 import { registerValidateSubmission } from './validate-submission'
 import { registerYolo } from './yolo'
@@ -33,5 +34,6 @@ export const commands: Array<(program: Command) => void> = [
   registerEvaluate,
   registerPredict,
   registerSubmit,
+  registerSubmitCoco,
   registerCocoResults
 ]

@@ -171,12 +171,12 @@ export function planExport(dataset: Dataset, options: PlanOptions): ExportPlan {
   return { categories, items, errors, clippedBoxes, frame, options: opts }
 }
 
-/** Refuses an output folder inside the dataset: source datasets are read-only. */
+/** Refuses an output folder or file inside the dataset: source datasets are read-only. */
 export function assertOutsideDataset(outDir: string, datasetRoot: string): void {
   const root = realPathOfNearest(datasetRoot)
   const out = realPathOfNearest(outDir)
   if (out === root || out.startsWith(root + sep))
-    throw new UserError(`${outDir}: the export folder must not be inside the dataset folder ${datasetRoot}`)
+    throw new UserError(`${outDir}: an export must not be inside the dataset folder ${datasetRoot}`)
 }
 
 /** The real path of `path`, resolving symlinks of its nearest existing ancestor (it may not exist yet). */
