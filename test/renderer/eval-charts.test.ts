@@ -4,6 +4,7 @@ import {
   binLabels,
   confusionOption,
   confusionTotals,
+  defaultHistogramClass,
   histogramOption,
   prCurveOption
 } from '../../renderer/src/predictions/eval-charts'
@@ -67,5 +68,26 @@ describe('Evaluation charts', () => {
       ['false positives', [6, 2]]
     ])
     expect(histogramOption(histograms, 'none').series[0].data).toEqual([])
+  })
+})
+
+describe('the confidence histogram', () => {
+  it('opens on opacity when it has detections, else on the first class that has', () => {
+    const empty = { truePositives: [0, 0], falsePositives: [0, 0] }
+    const classes = {
+      negative: empty,
+      typical: { truePositives: [0, 1], falsePositives: [0, 0] },
+      indeterminate: empty,
+      atypical: empty,
+      opacity: empty,
+      none: { truePositives: [1, 0], falsePositives: [0, 0] }
+    }
+    expect(defaultHistogramClass({ edges: [0, 0.5, 1], classes })).toBe('typical')
+    expect(
+      defaultHistogramClass({
+        edges: [0, 0.5, 1],
+        classes: { ...classes, opacity: { truePositives: [0, 1], falsePositives: [0, 0] } }
+      })
+    ).toBe('opacity')
   })
 })

@@ -55,7 +55,7 @@ export function prCurveOption(evaluation: Pick<Evaluation, 'curves' | 'report'>)
       formatter: (p: { seriesName: string; value: number[] }) =>
         `${p.seriesName}<br/>recall ${p.value[0].toFixed(3)} · precision ${p.value[1].toFixed(3)}<br/>confidence ≥ ${p.value[2].toFixed(3)}`
     },
-    grid: { left: 52, right: 16, top: 52, bottom: 40 },
+    grid: { left: 56, right: 16, top: 56, bottom: 40 },
     xAxis: {
       type: 'value' as const,
       name: 'recall',
@@ -65,7 +65,15 @@ export function prCurveOption(evaluation: Pick<Evaluation, 'curves' | 'report'>)
       max: 1,
       ...AXIS
     },
-    yAxis: { type: 'value' as const, name: 'precision', min: 0, max: 1, ...AXIS },
+    yAxis: {
+      type: 'value' as const,
+      name: 'precision',
+      nameLocation: 'middle' as const,
+      nameGap: 36,
+      min: 0,
+      max: 1,
+      ...AXIS
+    },
     series
   }
 }
@@ -127,6 +135,15 @@ export function confusionOption(confusion: Evaluation['confusion']) {
 export function binLabels(edges: readonly number[]): string[] {
   const digits = edges.some((e) => Math.round(e * 10) !== e * 10) ? 2 : 1
   return edges.slice(1).map((hi, i) => `${edges[i].toFixed(digits)}–${hi.toFixed(digits)}`)
+}
+
+/** The class the histogram opens on: opacity when it has detections, else the first class that has. */
+export function defaultHistogramClass(histograms: Evaluation['histograms']): ScoredClass {
+  const count = (cls: ScoredClass) => {
+    const counts = histograms.classes[cls]
+    return counts ? [...counts.truePositives, ...counts.falsePositives].reduce((a, b) => a + b, 0) : 0
+  }
+  return (['opacity', ...SCORED_CLASSES] as ScoredClass[]).find((cls) => count(cls) > 0) ?? 'opacity'
 }
 
 /** True against false positives per confidence bin of one class. */

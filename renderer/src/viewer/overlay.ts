@@ -14,6 +14,8 @@ export interface OverlayShape extends OpacityBox {
   text: string
   /** Dash pattern in screen pixels; empty for a solid line. */
   dash: number[]
+  /** Labelled under the box: truth labels sit above theirs, and a missed box is a truth box. */
+  labelBelow: boolean
 }
 
 export interface ReviewCounts {
@@ -76,6 +78,7 @@ function shape(box: OpacityBox, mark: ReviewMark, score: number | null): Overlay
     mark,
     color,
     text,
-    dash: MARK_DASH[mark]
+    dash: MARK_DASH[mark],
+    labelBelow: true
   }
 }
