@@ -87,16 +87,17 @@ describe('the Export view forms', () => {
   it('suggests names the back end accepts, a file for predictions and a folder for datasets', () => {
     expect(suggestedName(emptyExportForm({ format: 'coco' }), 'siim demo (copy)')).toBe('siim-demo-copy-coco')
     expect(suggestedName(emptyExportForm({ format: 'coco-results', predictionId: 'r1' }), 'x')).toBe(
-      'r1-coco-results.json'
+      'r1-coco-results'
     )
     expect(suggestedName(emptyExportForm({ format: 'submission', predictionId: 'r1' }), 'x')).toBe(
       'r1-submission.csv'
     )
     const long = suggestedName(emptyExportForm({ format: 'coco-results', predictionId: 'p'.repeat(80) }), 'x')
     expect(long.length).toBeLessThanOrEqual(80)
-    expect(long.endsWith('-coco-results.json')).toBe(true)
+    expect(long.endsWith('-coco-results')).toBe(true)
     expect(safeName('  ..//')).toBe('export')
     expect(EXPORT_FORMATS.coco.kind).toBe('folder')
+    expect(EXPORT_FORMATS['coco-results'].kind).toBe('folder')
     expect(EXPORT_FORMATS.submission.kind).toBe('file')
   })
 })

@@ -21,8 +21,9 @@ export const EXPORT_FORMATS: Record<
   },
   'coco-results': {
     title: 'COCO results',
-    description: 'the detections of a stored prediction as a COCO results JSON',
-    kind: 'file'
+    description:
+      'the detections of a stored prediction as COCO results (results.json) with the COCO images file its ids refer to',
+    kind: 'folder'
   },
   submission: {
     title: 'Kaggle submission',
@@ -87,7 +88,7 @@ export function suggestedName(form: ExportForm, datasetName: string): string {
     case 'yolo':
       return withSuffix(datasetName, '-yolo')
     case 'coco-results':
-      return withSuffix(form.predictionId || 'prediction', '-coco-results.json')
+      return withSuffix(form.predictionId || 'prediction', '-coco-results')
     case 'submission':
       return form.source === 'prediction' && form.predictionId
         ? withSuffix(form.predictionId, '-submission.csv')
