@@ -131,7 +131,10 @@ export const Evaluation = z.object({
   atThreshold: ScoreFigures.extend({ threshold: z.number() }),
   curves: z.record(z.enum(SCORED_CLASSES), PrCurve),
   /** Studies by truth (rows) and the predicted class of highest probability (columns), STUDY_CLASSES order. */
-  confusion: z.object({ classes: z.array(z.enum(STUDY_CLASSES)), matrix: z.array(z.array(z.number().int())) }),
+  confusion: z.object({
+    classes: z.array(z.enum(STUDY_CLASSES)),
+    matrix: z.array(z.array(z.number().int()))
+  }),
   /** Confidence histograms per class, true and false positives apart; `edges` has one more entry than each count list. */
   histograms: z.object({
     edges: z.array(z.number()),
@@ -170,7 +173,7 @@ export const ExportDatasetRequest = z.strictObject({
   /** COCO: none, png8 or png16; YOLO always writes images (png8 unless png16). */
   images: z.enum(['none', 'png8', 'png16']).optional(),
   size: z.number().int().min(32).max(8192).optional(),
-  /** YOLO only: also write the test/ split's images under `test:`. */
+  /** Also the test/ split's images, unlabelled (YOLO: images/test and `test:`; COCO: test.json). */
   test: z.boolean().optional(),
   ...exportCommon
 })

@@ -63,12 +63,30 @@ beforeAll(async () => {
   runDir = join(workspace, 'runs', 'tiny')
   await generateDemo(root, { studies: 12, testStudies: 3, seed: 11 })
   runCli([
-    'train', root, '--out', runDir, '--image-size', '128', '--width-multiplier', '0.25',
-    '--depth-multiplier', '0.25', '--epochs', '3', '--batch-size', '4', '--val-fraction', '0.3', '--lr', '0.02'
+    'train',
+    root,
+    '--out',
+    runDir,
+    '--image-size',
+    '128',
+    '--width-multiplier',
+    '0.25',
+    '--depth-multiplier',
+    '0.25',
+    '--epochs',
+    '3',
+    '--batch-size',
+    '4',
+    '--val-fraction',
+    '0.3',
+    '--lr',
+    '0.02'
   ])
   backend = createBackend({ workspace, host: 'web', logError: () => undefined })
   datasetId = (await backend.handlers.openDataset({ path: root })).datasetId
-  runId = (await call<Array<{ runId: string; name: string }>>('listRuns', {})).find((r) => r.name === 'tiny')!.runId
+  runId = (await call<Array<{ runId: string; name: string }>>('listRuns', {})).find(
+    (r) => r.name === 'tiny'
+  )!.runId
 }, 300_000)
 
 afterAll(async () => {
@@ -116,7 +134,12 @@ describe('a prediction made from the back end', () => {
     const image = await call<ImagePredictions>('predictions', { datasetId, imageId: first.imageId })
     expect(image.boxes.map((b) => [b.x, b.y, b.x + b.width, b.y + b.height, b.score])).toEqual(first.boxes)
     expect(image.none).toBe(first.none)
-    expect(Object.keys(image.study?.probabilities ?? {}).sort()).toEqual(['atypical', 'indeterminate', 'negative', 'typical'])
+    expect(Object.keys(image.study?.probabilities ?? {}).sort()).toEqual([
+      'atypical',
+      'indeterminate',
+      'negative',
+      'typical'
+    ])
     expect(await call('usePredictions', { datasetId, predictionId: null })).toBeNull()
     expect((await call<PredictionTable>('predictionTable', { datasetId })).layer).toBeNull()
   })
@@ -132,8 +155,14 @@ describe('a prediction made from the back end', () => {
     )
     for (const cls of SCORED_CLASSES) {
       const { truePositives, falsePositives } = evaluation.histograms.classes[cls]
-      expect(truePositives.reduce((a, b) => a + b, 0), cls).toBe(evaluation.report.classes[cls].truePositives)
-      expect(falsePositives.reduce((a, b) => a + b, 0), cls).toBe(evaluation.report.classes[cls].falsePositives)
+      expect(
+        truePositives.reduce((a, b) => a + b, 0),
+        cls
+      ).toBe(evaluation.report.classes[cls].truePositives)
+      expect(
+        falsePositives.reduce((a, b) => a + b, 0),
+        cls
+      ).toBe(evaluation.report.classes[cls].falsePositives)
     }
     // a threshold keeps only the confident detections: fewer are scored
     const strict = await call<Evaluation>('evaluatePrediction', { predictionId, threshold: 0.9 })
@@ -153,27 +182,43 @@ describe('a prediction made from the back end', () => {
     expect(job.state).toBe('done')
     expect((job.result as ExportResult).summary[0]).toMatch(/validated/)
     runCli(['validate-submission', target.path, '--sample', join(root, 'sample_submission.csv')])
-    const scored = JSON.parse(runCli(['score', root, '--truth', 'test', '--submission', target.path, '--json'])) as {
+    const scored = JSON.parse(
+      runCli(['score', root, '--truth', 'test', '--submission', target.path, '--json'])
+    ) as {
       final: number
     }
     const evaluation = await call<Evaluation>('evaluatePrediction', { predictionId })
     expect(scored.final).toBeCloseTo(evaluation.report.final!, 10)
     // never over an existing file without being told
-    await expect(call('exportPrediction', { format: 'submission', predictionId, out: target.path })).rejects.toThrow(
-      /exists already/
-    )
     await expect(
-      call('exportPrediction', { format: 'submission', predictionId, out: join(root, 'mine.csv'), overwrite: true })
+      call('exportPrediction', { format: 'submission', predictionId, out: target.path })
+    ).rejects.toThrow(/exists already/)
+    await expect(
+      call('exportPrediction', {
+        format: 'submission',
+        predictionId,
+        out: join(root, 'mine.csv'),
+        overwrite: true
+      })
     ).rejects.toThrow(/inside the dataset folder/)
   }, 120_000)
 
   it('writes COCO results that read back to the predicted boxes', async () => {
     const out = join(base, 'coco-results')
-    const started = await call<{ jobId: string }>('exportPrediction', { format: 'coco-results', predictionId, out })
+    const started = await call<{ jobId: string }>('exportPrediction', {
+      format: 'coco-results',
+      predictionId,
+      out
+    })
     expect(await ended(started.jobId)).toMatchObject({ state: 'done' })
     const imported = await importCoco(join(out, 'results.json'), { imagesJson: join(out, 'images.json') })
-    const doc = JSON.parse(readFileSync(join(workspace, 'predictions', predictionId, 'predictions.json'), 'utf8')) as {
-      images: Array<{ imageId: string; boxes: Array<{ x1: number; y1: number; x2: number; y2: number; confidence: number }> }>
+    const doc = JSON.parse(
+      readFileSync(join(workspace, 'predictions', predictionId, 'predictions.json'), 'utf8')
+    ) as {
+      images: Array<{
+        imageId: string
+        boxes: Array<{ x1: number; y1: number; x2: number; y2: number; confidence: number }>
+      }>
     }
     for (const image of doc.images) {
       const back = imported.images.find((i) => i.imageId === image.imageId)!
@@ -183,16 +228,23 @@ describe('a prediction made from the back end', () => {
     }
     // the CLI writes the same files from the same predictions
     const cliOut = join(base, 'coco-results-cli')
-    runCli(['coco-results', join(workspace, 'predictions', predictionId, 'predictions.json'), '--out', cliOut])
-    expect(readFileSync(join(cliOut, 'results.json'), 'utf8')).toBe(readFileSync(join(out, 'results.json'), 'utf8'))
+    runCli([
+      'coco-results',
+      join(workspace, 'predictions', predictionId, 'predictions.json'),
+      '--out',
+      cliOut
+    ])
+    expect(readFileSync(join(cliOut, 'results.json'), 'utf8')).toBe(
+      readFileSync(join(out, 'results.json'), 'utf8')
+    )
   })
 })
 
 describe('a submission CSV as the layer', () => {
   it('loads the readable rows and reports the malformed ones with their line numbers', async () => {
-    const imageId = (await call<Array<{ imageId: string; split: string; error: string | null }>>('listImages', { datasetId })).find(
-      (row) => row.split === 'test' && !row.error
-    )!.imageId
+    const imageId = (
+      await call<Array<{ imageId: string; split: string; error: string | null }>>('listImages', { datasetId })
+    ).find((row) => row.split === 'test' && !row.error)!.imageId
     const csv = join(base, 'partly-broken.csv')
     writeFileSync(
       csv,
@@ -216,7 +268,11 @@ describe('a submission CSV as the layer', () => {
 describe('dataset exports from the back end', () => {
   it('writes the same COCO files as `cxr-studio coco` with the same options', async () => {
     const out = join(base, 'coco-gui')
-    const check = await call<OutputCheck>('checkOutput', { path: join(root, 'inside'), kind: 'folder', suggest: 'x' })
+    const check = await call<OutputCheck>('checkOutput', {
+      path: join(root, 'inside'),
+      kind: 'folder',
+      suggest: 'x'
+    })
     expect(check.problem).toMatch(/inside the dataset folder/)
     const started = await call<{ jobId: string }>('exportDataset', {
       datasetId,

@@ -157,3 +157,36 @@ describe('cxr-studio yolo', () => {
     expect(snapshot(demo)).toEqual(before)
   })
 })
+
+describe('the test split in an export (--test)', () => {
+  it('YOLO: images/test holds every readable test image, without labels, and dataset.yaml names it', async () => {
+    const out = join(work, 'yolo-test')
+    const run = await cli('yolo', demo, '--out', out, '--test', '--size', '64')
+    expect(run.code, run.stderr).toBe(0)
+    const testIds = readdirSync(join(demo, 'test'), { recursive: true })
+      .map(String)
+      .filter((file) => file.endsWith('.dcm'))
+      .map((file) => file.split('/').pop()!.replace(/\.dcm$/, ''))
+      .sort()
+    expect(testIds.length).toBeGreaterThan(0)
+    expect(readdirSync(join(out, 'images', 'test')).sort()).toEqual(testIds.map((id) => `${id}.png`))
+    expect(existsSync(join(out, 'labels', 'test'))).toBe(false)
+    expect(readFileSync(join(out, 'dataset.yaml'), 'utf8')).toMatch(/^test: images\/test/m)
+    expect(run.stdout).toMatch(/test\s+\d+ images/)
+  })
+
+  it('COCO: test.json lists the test images with no annotations; without --test there is none', async () => {
+    const out = join(work, 'coco-test')
+    expect((await cli('coco', demo, '--out', out, '--test')).code).toBe(0)
+    const test = JSON.parse(readFileSync(join(out, 'test.json'), 'utf8')) as {
+      images: Array<{ file_name: string }>
+      annotations: unknown[]
+    }
+    expect(test.images.length).toBeGreaterThan(0)
+    expect(test.images.every((image) => image.file_name.startsWith('test/'))).toBe(true)
+    expect(test.annotations).toEqual([])
+    const plain = join(work, 'coco-plain')
+    expect((await cli('coco', demo, '--out', plain)).code).toBe(0)
+    expect(existsSync(join(plain, 'test.json'))).toBe(false)
+  })
+})

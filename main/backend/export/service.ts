@@ -15,7 +15,7 @@ import { UserError, errorMessage } from '../../core/errors'
 import { exportCoco } from '../../core/export/coco'
 import { COCO_RESULTS_FILES, cocoResults, writeCocoResults } from '../../core/export/coco-results'
 import { assertOutsideDataset } from '../../core/export/plan'
-import type { ExportSummary } from '../../core/export/run'
+import { exportSummaryLines, type ExportSummary } from '../../core/export/run'
 import { exportYolo } from '../../core/export/yolo'
 import type { PredictJobResult } from '../../ml/predict/job'
 import { writeKaggleSubmission } from '../../ml/predict/outputs'
@@ -72,7 +72,11 @@ export class ExportService {
           ? { format: request.images, size: request.size }
           : undefined
     const job = this.options.jobs.start(
-      { kind: 'export', title: `Exporting ${session.name} as ${format.toUpperCase()} to ${out}`, meta: { out, datasetId: session.datasetId } },
+      {
+        kind: 'export',
+        title: `Exporting ${session.name} as ${format.toUpperCase()} to ${out}`,
+        meta: { out, datasetId: session.datasetId }
+      },
       async ({ onProgress, signal }) => {
         const decoder = await this.options.decoder()
         const summary = await (format === 'coco' ? exportCoco : exportYolo)(session.dataset, {
@@ -82,12 +86,16 @@ export class ExportService {
           policy: request.policy ?? session.policy,
           categories: format === 'coco' ? request.categories : undefined,
           images,
+          test: request.test,
           // exports read every file once: background priority, so the viewer stays quick meanwhile
-          decoder: { decode: (absPath: string, relPath?: string) => decoder.decode(absPath, relPath, { priority: 'background' }) },
+          decoder: {
+            decode: (absPath: string, relPath?: string) =>
+              decoder.decode(absPath, relPath, { priority: 'background' })
+          },
           onProgress,
           signal
         })
-        return datasetExportResult(format, summary)
+        return datasetExportResult(summary)
       }
     )
     return { jobId: job.jobId, out }
@@ -95,7 +103,8 @@ export class ExportService {
 
   async exportPrediction(request: ExportPredictionRequest): Promise<ExportStarted> {
     if (request.format === 'coco-results') {
-      if (!request.predictionId) throw new UserError('COCO results are written from a stored prediction: choose one')
+      if (!request.predictionId)
+        throw new UserError('COCO results are written from a stored prediction: choose one')
       return this.cocoResultsOf(request.predictionId, request)
     }
     if (request.predictionId) return this.submissionOf(request.predictionId, request)
@@ -103,14 +112,19 @@ export class ExportService {
     throw new UserError('a submission is written from a stored prediction, or from a run and a dataset')
   }
 
-  private async cocoResultsOf(predictionId: string, request: ExportPredictionRequest): Promise<ExportStarted> {
+  private async cocoResultsOf(
+    predictionId: string,
+    request: ExportPredictionRequest
+  ): Promise<ExportStarted> {
     const { doc } = await this.options.predictions.document(predictionId)
     const out = await this.target(request.out, 'folder', request.overwrite, doc.dataset)
     const job = this.options.jobs.start(
       { kind: 'export', title: `COCO results of ${predictionId} to ${out}`, meta: { out, predictionId } },
       async () => {
         const coco = cocoResults(doc.images, {
-          dataset_root: doc.dataset, run: doc.run, checkpoint: `${doc.checkpoint.name} (epoch ${doc.checkpoint.epoch})`
+          dataset_root: doc.dataset,
+          run: doc.run,
+          checkpoint: `${doc.checkpoint.name} (epoch ${doc.checkpoint.epoch})`
         })
         const files = await writeCocoResults(out, coco)
         return exportResult(out, files, [
@@ -175,7 +189,12 @@ export class ExportService {
    * The checked output path: absolute, outside every dataset the app knows, and either free or, when
    * the user agreed, an earlier export (a folder) or a regular file.
    */
-  private async target(path: string, kind: 'file' | 'folder', overwrite = false, datasetRoot?: string): Promise<string> {
+  private async target(
+    path: string,
+    kind: 'file' | 'folder',
+    overwrite = false,
+    datasetRoot?: string
+  ): Promise<string> {
     const out = absolute(path)
     const problem = await this.problemWith(out, kind, datasetRoot)
     if (problem) throw new UserError(problem)
@@ -183,12 +202,20 @@ export class ExportService {
       () => true,
       () => false
     )
-    if (exists && !overwrite) throw new UserError(`${out}: exists already; confirm to overwrite it, or choose another name`)
+    if (exists && !overwrite)
+      throw new UserError(`${out}: exists already; confirm to overwrite it, or choose another name`)
     return out
   }
 
-  private async problemWith(out: string, kind: 'file' | 'folder', datasetRoot?: string): Promise<string | null> {
-    const roots = [...(await this.options.datasets.recent.list()).map((r) => r.root), ...(datasetRoot ? [datasetRoot] : [])]
+  private async problemWith(
+    out: string,
+    kind: 'file' | 'folder',
+    datasetRoot?: string
+  ): Promise<string | null> {
+    const roots = [
+      ...(await this.options.datasets.recent.list()).map((r) => r.root),
+      ...(datasetRoot ? [datasetRoot] : [])
+    ]
     for (const root of roots) {
       try {
         assertOutsideDataset(out, root)
@@ -225,30 +252,38 @@ function absolute(typed: string): string {
   if (!path) throw new UserError('type where to write')
   if (path.includes('\0')) throw new UserError('the path contains a NUL character')
   const expanded = path === '~' ? homedir() : path.startsWith('~/') ? join(homedir(), path.slice(2)) : path
-  if (!isAbsolute(expanded)) throw new UserError(`${path}: type an absolute path (for example /data/exports/siim-coco)`)
+  if (!isAbsolute(expanded))
+    throw new UserError(`${path}: type an absolute path (for example /data/exports/siim-coco)`)
   return resolve(expanded)
 }
 
-function exportResult(out: string, files: string[], summary: string[], warnings: string[] = []): ExportResult {
+function exportResult(
+  out: string,
+  files: string[],
+  summary: string[],
+  warnings: string[] = []
+): ExportResult {
   return { out, files, summary, warnings }
 }
 
-function datasetExportResult(format: 'coco' | 'yolo', summary: ExportSummary): ExportResult {
-  const lines = (['train', 'val'] as const).map(
-    (subset) =>
-      `${subset}: ${summary.subsets[subset].images} image(s), ${summary.subsets[subset].studies} stud(ies), ${summary.subsets[subset].boxes} box(es)`
-  )
-  if (summary.images) lines.push(`${summary.images} image file(s) written`)
-  if (summary.clippedBoxes) lines.push(`${summary.clippedBoxes} box(es) reached outside their image and were cut at the border`)
+function datasetExportResult(summary: ExportSummary): ExportResult {
+  const lines = exportSummaryLines(summary)
+  if (summary.clampedImages)
+    lines.push(`  ${summary.clampedImages} image(s) had values outside the VOI window, clamped (png16)`)
   return exportResult(
     summary.outDir,
     summary.files.map((file) => join(summary.outDir, file)),
-    [`${format.toUpperCase()} export in ${summary.outDir}`, ...lines],
-    summary.errors.map((e) => `${e.path}: ${e.reason}`)
+    lines,
+    [...summary.warnings, ...summary.errors].map((e) => `${e.path}: ${e.reason}`)
   )
 }
 
-function submissionResult(outcome: { path: string; rows: number; filled: string[]; sample: string }): ExportResult {
+function submissionResult(outcome: {
+  path: string
+  rows: number
+  filled: string[]
+  sample: string
+}): ExportResult {
   return exportResult(
     outcome.path,
     [outcome.path],

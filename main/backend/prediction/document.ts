@@ -14,10 +14,18 @@ export const PredictionsDocument = z.object({
   formatVersion: z.literal(1),
   createdAt: z.string(),
   run: z.string(),
-  checkpoint: z.object({ name: z.enum(['best', 'last']), epoch: z.number().int(), globalStep: z.number().int() }),
+  checkpoint: z.object({
+    name: z.enum(['best', 'last']),
+    epoch: z.number().int(),
+    globalStep: z.number().int()
+  }),
   dataset: z.string(),
   backend: z.object({ name: z.string(), device: z.string() }),
-  settings: z.looseObject({ flipTta: z.boolean(), merge: z.enum(['nms', 'wbf']), scoreThreshold: z.number() }),
+  settings: z.looseObject({
+    flipTta: z.boolean(),
+    merge: z.enum(['nms', 'wbf']),
+    scoreThreshold: z.number()
+  }),
   images: z.array(
     z.object({
       imageId: z.string(),
@@ -30,7 +38,9 @@ export const PredictionsDocument = z.object({
       studyProbs: Probabilities
     })
   ),
-  studies: z.array(z.object({ studyId: z.string(), imageIds: z.array(z.string()), probabilities: Probabilities })),
+  studies: z.array(
+    z.object({ studyId: z.string(), imageIds: z.array(z.string()), probabilities: Probabilities })
+  ),
   errors: z.array(z.object({ path: z.string(), reason: z.string() }))
 })
 export type PredictionsDocument = z.infer<typeof PredictionsDocument>
@@ -42,13 +52,17 @@ export async function readPredictionsDocument(file: string): Promise<Predictions
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     throw new UserError(
-      code === 'ENOENT' ? `${file}: missing` : `${file}: not a readable predictions file (${code ?? errorMessage(err)})`
+      code === 'ENOENT'
+        ? `${file}: missing`
+        : `${file}: not a readable predictions file (${code ?? errorMessage(err)})`
     )
   }
   const parsed = PredictionsDocument.safeParse(json)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
-    throw new UserError(`${file}: not a CXR Studio predictions file (${issue.path.join('.') || 'file'}: ${issue.message})`)
+    throw new UserError(
+      `${file}: not a CXR Studio predictions file (${issue.path.join('.') || 'file'}: ${issue.message})`
+    )
   }
   return parsed.data
 }

@@ -33,7 +33,9 @@ export function evaluatePredictions(
       warnings: report.warnings
     },
     atThreshold: { ...figures(above), threshold },
-    curves: Object.fromEntries(SCORED_CLASSES.map((c) => [c, thinCurve(report.curves[c])])) as Evaluation['curves'],
+    curves: Object.fromEntries(
+      SCORED_CLASSES.map((c) => [c, thinCurve(report.curves[c])])
+    ) as Evaluation['curves'],
     confusion: confusionMatrix(doc, truth),
     histograms: histograms(report)
   }

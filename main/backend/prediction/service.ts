@@ -200,13 +200,20 @@ export class PredictionService {
    * truth for test images; for train images the run's validation studies on its own dataset (its
    * training images would flatter it), every labelled image on another dataset. Null: no truth.
    */
-  private async truthOf(doc: PredictionsDocument, scope: PredictRequest['scope']): Promise<TruthChoice | null> {
+  private async truthOf(
+    doc: PredictionsDocument,
+    scope: PredictRequest['scope']
+  ): Promise<TruthChoice | null> {
     const config = await readRunConfig<RunConfigFile>(doc.run).catch(() => null)
     if (!config) return null
     const trainedOn = { dataset: config.train.dataset, policy: config.train.policy }
     const allTest = doc.images.length > 0 && doc.images.every((i) => i.path.startsWith('test/'))
     const wanted =
-      scope === 'test' || allTest ? 'test' : (await sameFolder(doc.dataset, trainedOn.dataset)) ? 'val' : 'all'
+      scope === 'test' || allTest
+        ? 'test'
+        : (await sameFolder(doc.dataset, trainedOn.dataset))
+          ? 'val'
+          : 'all'
     try {
       return await chooseTruth(
         { run: doc.run, dicomDir: doc.dataset, workspace: this.options.workspace },

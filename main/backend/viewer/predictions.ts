@@ -53,8 +53,15 @@ export async function readSubmissionLayer(file: string): Promise<PredictionLayer
   }
   const rowErrors: RowError[] = parsed.issues
     .filter((issue) => issue.severity === 'error')
-    .map((issue) => ({ line: issue.line ?? 0, message: issue.id ? `${issue.id}: ${issue.message}` : issue.message }))
-  return layerOf({ kind: 'submission-csv', source: file, name: basename(file), predictionId: null, rowErrors }, images, studies)
+    .map((issue) => ({
+      line: issue.line ?? 0,
+      message: issue.id ? `${issue.id}: ${issue.message}` : issue.message
+    }))
+  return layerOf(
+    { kind: 'submission-csv', source: file, name: basename(file), predictionId: null, rowErrors },
+    images,
+    studies
+  )
 }
 
 /** A stored prediction (predictions.json of `cxr-studio predict` or the Predict view) as the layer. */
@@ -71,7 +78,13 @@ export function predictionLayer(
   }
   const studies = new Map(records.studies.map((study) => [study.studyId, study.probabilities]))
   return layerOf(
-    { kind: 'prediction', source: source.folder, name: source.predictionId, predictionId: source.predictionId, rowErrors: [] },
+    {
+      kind: 'prediction',
+      source: source.folder,
+      name: source.predictionId,
+      predictionId: source.predictionId,
+      rowErrors: []
+    },
     images,
     studies
   )
@@ -96,7 +109,9 @@ export function predictionTable(layer: PredictionLayer | null): PredictionTable 
     layer: layer.summary,
     images: [...layer.images].map(([imageId, { boxes, none }]) => ({
       imageId,
-      boxes: boxes.map((b) => [b.x, b.y, b.x + b.width, b.y + b.height, b.score] as [number, number, number, number, number]),
+      boxes: boxes.map(
+        (b) => [b.x, b.y, b.x + b.width, b.y + b.height, b.score] as [number, number, number, number, number]
+      ),
       none
     })),
     studies: [...layer.studies].map(([studyId, probabilities]) => ({ studyId, probabilities }))

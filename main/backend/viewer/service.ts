@@ -31,7 +31,11 @@ export class ViewerService {
     this.thumbnails = new ThumbnailCache(options.workspace, options.thumbnailCacheBytes)
   }
 
-  async pixels(datasetId: string, imageId: string, prefetch = false): Promise<BinaryResult<DecodedImageMeta>> {
+  async pixels(
+    datasetId: string,
+    imageId: string,
+    prefetch = false
+  ): Promise<BinaryResult<DecodedImageMeta>> {
     const { absPath, image } = (await this.options.datasets.session(datasetId)).file(imageId)
     const pool = await this.options.decoder()
     const started = performance.now()

@@ -4,7 +4,7 @@ import { openDataset, POLICY_DESCRIPTIONS } from '../../core/dataset'
 import { UserError } from '../../core/errors'
 import { exportCoco } from '../../core/export/coco'
 import type { CategoryMode, ImageFormat } from '../../core/export/plan'
-import type { ExportOptions, ExportSummary } from '../../core/export/run'
+import { exportSummaryLines, type ExportOptions, type ExportSummary } from '../../core/export/run'
 import type { Dataset } from '../../../common/dataset'
 import type { FileError } from '../../../common/domain'
 import { fraction, integer } from '../parsers'
@@ -19,6 +19,7 @@ export interface ExportCliOptions {
   categories: CategoryMode
   images?: ImageFormat
   size?: number
+  test?: boolean
   json?: boolean
 }
 
@@ -69,6 +70,10 @@ export function addExportOptions(command: Command, imagesHelp: string): void {
       'longest side of exported images in pixels (aspect ratio kept; default: original size)',
       integer
     )
+    .option(
+      '--test',
+      'also export the test/ split (no labels): COCO test.json with its images, YOLO images/test and `test:` in dataset.yaml'
+    )
     .option('--json', 'print the export summary as JSON')
 }
 
@@ -89,24 +94,14 @@ export async function runExportCommand(
       policy: options.policy,
       categories: options.categories,
       images: options.images ? { format: options.images, size: options.size } : undefined,
+      test: options.test,
       onProgress: progress
     })
   } finally {
     progress.stop()
   }
   if (options.json) return printJson(summary)
-  const out = [
-    `Exported to ${summary.outDir}: ${summary.files.join(', ')}${summary.images ? ` and ${summary.images} image(s)` : ''}`
-  ]
-  for (const subset of ['train', 'val'] as const) {
-    const s = summary.subsets[subset]
-    out.push(
-      `  ${subset.padEnd(6)}${String(s.images).padStart(7)} images ${String(s.studies).padStart(7)} studies ${String(s.boxes).padStart(7)} boxes`
-    )
-  }
-  if (summary.clippedBoxes)
-    out.push(`  ${summary.clippedBoxes} box(es) reached outside their image and were cut at the border`)
-  if (summary.pixels) out.push(`  pixels: ${summary.pixels}`)
+  const out = exportSummaryLines(summary)
   if (summary.clampedImages)
     out.push(`  ${summary.clampedImages} image(s) had values outside the VOI window, clamped (png16):`)
   listed(out, summary.warnings)

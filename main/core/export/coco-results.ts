@@ -22,7 +22,12 @@ export interface CocoResults {
     annotations: []
     categories: Array<{ id: number; name: string }>
   }
-  results: Array<{ image_id: number; category_id: number; bbox: [number, number, number, number]; score: number }>
+  results: Array<{
+    image_id: number
+    category_id: number
+    bbox: [number, number, number, number]
+    score: number
+  }>
 }
 
 export const COCO_RESULTS_FILES = { images: 'images.json', results: 'results.json' } as const
@@ -38,7 +43,13 @@ export function cocoResults(images: readonly PredictedImage[], about: Record<str
         score: box.confidence
       })
     }
-    return { id: index + 1, file_name: image.path, width: image.width, height: image.height, study_id: image.studyId }
+    return {
+      id: index + 1,
+      file_name: image.path,
+      width: image.width,
+      height: image.height,
+      study_id: image.studyId
+    }
   })
   return {
     images: {

@@ -113,7 +113,8 @@ export function cocoDocument(
 export async function exportCoco(dataset: Dataset, options: ExportOptions): Promise<ExportSummary> {
   return runExport(dataset, options, async (plan, items, outDir) => {
     const files: string[] = []
-    for (const subset of ['train', 'val'] as const) {
+    // test.json: the test images with no annotations, the file COCO results of a test prediction refer to
+    for (const subset of plan.options.test ? (['train', 'val', 'test'] as const) : (['train', 'val'] as const)) {
       const file = `${subset}.json`
       await writeJsonAtomic(
         join(outDir, file),

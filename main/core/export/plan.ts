@@ -9,7 +9,8 @@ import { UserError } from '../errors'
 import { splitByStudy } from './split'
 
 export type CategoryMode = 'opacity' | 'study'
-export type ExportSubset = 'train' | 'val'
+/** `test`: the test/ split's images, without labels (for prediction by the trainer the export feeds). */
+export type ExportSubset = 'train' | 'val' | 'test'
 export type ImageFormat = 'png8' | 'png16'
 
 export interface ImageExportOptions {
@@ -25,6 +26,8 @@ export interface PlanOptions {
   policy?: FilterPolicy
   categories?: CategoryMode
   images?: ImageExportOptions
+  /** Also export the test/ split's readable images (no labels). */
+  test?: boolean
 }
 
 /** A box in the output frame (top-left corner + size, as COCO has it), with its 0-based category index. */
@@ -85,7 +88,8 @@ export function planExport(dataset: Dataset, options: PlanOptions): ExportPlan {
     seed: options.seed ?? EXPORT_DEFAULTS.seed,
     policy: options.policy ?? EXPORT_DEFAULTS.policy,
     categories: options.categories ?? EXPORT_DEFAULTS.categories,
-    images: options.images ?? null
+    images: options.images ?? null,
+    test: options.test ?? false
   }
   const size = opts.images?.size
   if (size !== undefined && !(Number.isInteger(size) && size >= 16 && size <= 16384)) {
@@ -163,12 +167,35 @@ export function planExport(dataset: Dataset, options: PlanOptions): ExportPlan {
     }
   })
 
+  if (opts.test) items.push(...testItems(dataset, size))
+
   const frame =
     size === undefined
       ? 'boxes are in pixels of the original DICOM (Columns x Rows from its header)'
       : `images are resized so that the longest side is ${size} px, aspect ratio kept, no padding; ` +
         'boxes are scaled by width/original_width and height/original_height'
   return { categories, items, errors, clippedBoxes, frame, options: opts }
+}
+
+/** The test split's readable images as export items: no boxes (their truth is not the trainer's to see). */
+function testItems(dataset: Dataset, size: number | undefined): PlannedImage[] {
+  return dataset.images
+    .filter((image) => image.split === 'test' && image.record)
+    .map((image) => {
+      const record = image.record!
+      const out = exportSize(record.columns, record.rows, size)
+      return {
+        image,
+        path: record.path,
+        subset: 'test' as const,
+        studyClass: null,
+        originalWidth: record.columns,
+        originalHeight: record.rows,
+        width: out.width,
+        height: out.height,
+        boxes: []
+      }
+    })
 }
 
 /** Refuses an output folder or file inside the dataset: source datasets are read-only. */

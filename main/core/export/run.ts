@@ -8,7 +8,6 @@ import {
   assertOutsideDataset,
   planExport,
   type ExportPlan,
-  type ExportSubset,
   type PlannedImage,
   type PlanOptions
 } from './plan'
@@ -32,7 +31,8 @@ export interface ExportSummary {
   /** Label files written, relative to outDir (PNGs are counted in `images`). */
   files: string[]
   images: number
-  subsets: Record<ExportSubset, SubsetSummary>
+  /** Per subset written (`test` only when asked for). */
+  subsets: Record<'train' | 'val', SubsetSummary> & { test?: SubsetSummary }
   clippedBoxes: number
   /** How PNG samples relate to the DICOM values (null without images): also in the COCO info. */
   pixels: string | null
@@ -42,6 +42,24 @@ export interface ExportSummary {
   errors: FileError[]
   /** Images written, but not exactly: each with the reason and counts. */
   warnings: FileError[]
+}
+
+/** What an export wrote, in the lines the CLI prints and the Export view shows. */
+export function exportSummaryLines(summary: ExportSummary): string[] {
+  const lines = [
+    `Exported to ${summary.outDir}: ${summary.files.join(', ')}${summary.images ? ` and ${summary.images} image(s)` : ''}`
+  ]
+  for (const subset of ['train', 'val', 'test'] as const) {
+    const s = summary.subsets[subset]
+    if (!s) continue
+    lines.push(
+      `  ${subset.padEnd(6)}${String(s.images).padStart(7)} images ${String(s.studies).padStart(7)} studies ${String(s.boxes).padStart(7)} boxes`
+    )
+  }
+  if (summary.clippedBoxes)
+    lines.push(`  ${summary.clippedBoxes} box(es) reached outside their image and were cut at the border`)
+  if (summary.pixels) lines.push(`  pixels: ${summary.pixels}`)
+  return lines
 }
 
 /** The `pixels` text of an export: what a PNG sample means. */
@@ -89,8 +107,8 @@ export async function runExport(
   options.signal?.throwIfAborted()
   const files = await writeLabels(plan, items, outDir)
 
-  const subsets = {} as Record<ExportSubset, SubsetSummary>
-  for (const subset of ['train', 'val'] as const) {
+  const subsets = {} as ExportSummary['subsets']
+  for (const subset of plan.options.test ? (['train', 'val', 'test'] as const) : (['train', 'val'] as const)) {
     const inSubset = items.filter((item) => item.subset === subset)
     subsets[subset] = {
       images: inSubset.length,

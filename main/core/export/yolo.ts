@@ -33,6 +33,7 @@ export function yoloDatasetYaml(plan: ExportPlan, outDir: string, datasetRoot: s
     `path: ${JSON.stringify(outDir)}`,
     'train: images/train',
     'val: images/val',
+    ...(options.test ? ['test: images/test  # no labels: the test split is for prediction'] : []),
     'names:',
     ...plan.categories.map((name, i) => `  ${i}: ${name}`),
     ''
@@ -52,6 +53,7 @@ export async function exportYolo(dataset: Dataset, options: ExportOptions): Prom
       await Promise.all(
         items
           .slice(start, start + 16)
+          .filter((item) => item.subset !== 'test')
           .map((item) =>
             writeFileAtomic(join(outDir, 'labels', item.subset, `${item.image.imageId}.txt`), yoloLabel(item))
           )

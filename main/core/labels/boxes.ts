@@ -10,6 +10,26 @@ export const LABEL_TOLERANCE_PX = 0.01
 
 const BOX_KEYS = ['x', 'y', 'width', 'height'] as const
 
+/** Boxes may touch the border after rounding: half a pixel beyond it is still inside. */
+export const OUTSIDE_TOLERANCE_PX = 0.5
+
+/**
+ * The edges of a columns x rows image that a corner-form box reaches beyond (by more than
+ * OUTSIDE_TOLERANCE_PX), and by how much: the quality rule and the submission check both ask this.
+ */
+export function edgesBeyond(
+  box: { x1: number; y1: number; x2: number; y2: number },
+  size: { columns: number; rows: number }
+): Array<{ edge: 'left' | 'top' | 'right' | 'bottom'; by: number }> {
+  const beyond = [
+    { edge: 'left' as const, by: -box.x1 },
+    { edge: 'top' as const, by: -box.y1 },
+    { edge: 'right' as const, by: box.x2 - size.columns },
+    { edge: 'bottom' as const, by: box.y2 - size.rows }
+  ]
+  return beyond.filter(({ by }) => by > OUTSIDE_TOLERANCE_PX)
+}
+
 /** Parses the `boxes` column: empty, or a list of `{'x', 'y', 'width', 'height'}` dicts. Throws with a reason. */
 export function parseBoxesField(text: string): OpacityBox[] {
   if (text.trim() === '') return []

@@ -6,7 +6,15 @@ import { formatStudyCsv } from './study-csv'
 
 export { parseStudyCsv, formatStudyCsv, STUDY_CSV_FILE, STUDY_CSV_HEADER, type StudyCsv } from './study-csv'
 export { parseImageCsv, formatImageCsv, IMAGE_CSV_FILE, IMAGE_CSV_HEADER, type ImageCsv } from './image-csv'
-export { parseBoxesField, formatBoxesField, parseLabelField, formatLabelField, NONE_LABEL } from './boxes'
+export {
+  edgesBeyond,
+  formatBoxesField,
+  formatLabelField,
+  NONE_LABEL,
+  OUTSIDE_TOLERANCE_PX,
+  parseBoxesField,
+  parseLabelField
+} from './boxes'
 
 /** `train_image_level.csv:17: boxes: expected ':' after key at column 12` */
 export function formatLabelError(error: LabelError): string {

@@ -2,13 +2,10 @@
 import type { Dataset, DatasetImage, DatasetStudy } from '../../../common/dataset'
 import { QUALITY_RULES, type QualityRule } from '../../../common/quality'
 import type { QualityIssue } from '../../../common/contract/schemas'
-import { formatLabelError } from '../labels'
+import { edgesBeyond, formatLabelError } from '../labels'
 
 export { QUALITY_RULE_NAMES, QUALITY_RULES, type QualityRule } from '../../../common/quality'
 export type { QualityIssue, Severity } from '../../../common/contract/schemas'
-
-/** Boxes may touch the border after rounding; half a pixel beyond it is still inside. */
-const OUTSIDE_TOLERANCE_PX = 0.5
 
 export function issue(
   rule: QualityRule,
@@ -112,15 +109,11 @@ export function labelRules(dataset: Dataset): QualityIssue[] {
         )
       }
       if (!record) return
-      const beyond = [
-        [-box.x, 'left edge'],
-        [-box.y, 'top edge'],
-        [box.x + box.width - record.columns, `right edge (width ${record.columns})`],
-        [box.y + box.height - record.rows, `bottom edge (height ${record.rows})`]
-      ] as const
-      const outside = beyond
-        .filter(([by]) => by > OUTSIDE_TOLERANCE_PX)
-        .map(([by, edge]) => `${round(by)} px beyond the ${edge}`)
+      const corners = { x1: box.x, y1: box.y, x2: box.x + box.width, y2: box.y + box.height }
+      const outside = edgesBeyond(corners, record).map(
+        ({ edge, by }) =>
+          `${round(by)} px beyond the ${edge} edge${edge === 'right' ? ` (width ${record.columns})` : edge === 'bottom' ? ` (height ${record.rows})` : ''}`
+      )
       if (outside.length > 0)
         found.push(issue('box-outside-image', `${name} reaches ${outside.join(', ')}`, where(image)))
     })

@@ -16,6 +16,7 @@ import {
 import { assertOutsideDataset } from '../export/plan'
 import { writeFileAtomic } from '../fs-atomic'
 import { rowKindOf } from './prediction-string'
+import { boxMajority } from './study-rule'
 import { SUBMISSION_HEADER, type SubmissionRow } from './submission-csv'
 import { formatSubmission, hasErrors, readSample, validateSubmission, type ImageSize } from './validate'
 
@@ -240,17 +241,17 @@ function studyRows(
     byStudy.set(studyId, [...(byStudy.get(studyId) ?? []), image])
   }
   const studyCategories = images.some((image) => image.boxes.some((box) => POSITIVE.includes(box.category)))
-  const positiveTotal = POSITIVE.reduce((sum, c) => sum + priors[c as StudyClass], 0) || 1
   return [...byStudy].map(([studyId, group]) => {
     const best = (image: ImportedImage, accept: (category: string) => boolean) =>
       Math.max(0, ...image.boxes.filter((box) => accept(box.category)).map((box) => box.score ?? 1))
     const mean = (accept: (category: string) => boolean) =>
       clamp01(group.reduce((sum, image) => sum + best(image, accept), 0) / group.length)
-    const p = mean((category) => category !== 'none' && category !== 'negative')
-    const probability = (cls: StudyClass): number => {
-      if (cls === 'negative') return 1 - p
-      return studyCategories ? mean((category) => category === cls) : (p * priors[cls]) / positiveTotal
-    }
+    const shared = boxMajority(
+      group.map((image) => best(image, (category) => category !== 'none' && category !== 'negative')),
+      priors
+    )
+    const probability = (cls: StudyClass): number =>
+      studyCategories && cls !== 'negative' ? mean((category) => category === cls) : shared[cls]
     return {
       id: `${studyId}_study`,
       detections: STUDY_CLASSES.map((cls) => ({

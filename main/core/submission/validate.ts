@@ -1,5 +1,6 @@
 // Checking a submission against the sample submission, and writing one in the sample's order.
 import { UserError } from '../errors'
+import { edgesBeyond } from '../labels/boxes'
 import { writeFileAtomic } from '../fs-atomic'
 import { formatPredictionString, IMAGE_CLASSES, rowKindOf, type RowKind } from './prediction-string'
 import {
@@ -92,9 +93,6 @@ export function validateSubmission(
   return issues.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity))
 }
 
-/** Boxes may touch the border after rounding: half a pixel beyond it is inside, as in the quality rule box-outside-image. */
-const OUTSIDE_TOLERANCE_PX = 0.5
-
 /** Opacity boxes of image rows that reach outside their image; a warning for image ids without a size. */
 function boxesOutside(
   rows: readonly SubmissionRow[],
@@ -119,16 +117,10 @@ function boxesOutside(
       continue
     }
     for (const { d, token } of boxes) {
-      const beyond = (
-        [
-          [-d.x1, 'left edge'],
-          [-d.y1, 'top edge'],
-          [d.x2 - size.columns, 'right edge'],
-          [d.y2 - size.rows, 'bottom edge']
-        ] as const
+      // the same half-pixel tolerance as the quality rule box-outside-image
+      const beyond = edgesBeyond(d, size).map(
+        ({ edge, by }) => `${Math.round(by * 100) / 100} px beyond the ${edge} edge`
       )
-        .filter(([by]) => by > OUTSIDE_TOLERANCE_PX)
-        .map(([by, edge]) => `${Math.round(by * 100) / 100} px beyond the ${edge}`)
       if (beyond.length === 0) continue
       issues.push({
         ...at,

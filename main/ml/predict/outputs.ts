@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { STUDY_CLASSES } from '../../../common/domain'
 import { writeJsonAtomic, writeFileAtomic } from '../../core/fs-atomic'
 import { imageRowId, studyRowId } from '../../core/metric/truth'
-import { formatSubmission, hasErrors, validateSubmission } from '../../core/submission/validate'
+import { formatSubmission, hasErrors, readSample, validateSubmission } from '../../core/submission/validate'
 import { SUBMISSION_HEADER, type SubmissionIssue } from '../../core/submission/submission-csv'
 import type { ImagePredictionRecord } from './predict-images'
 import type { PredictionSet } from './run'
@@ -83,11 +83,8 @@ export async function writeKaggleSubmission(path: string, set: SubmissionInput):
   const sample = await sampleFor(set)
   const rows = submissionRows(set.images, set.studies)
   const predicted = new Set(rows.map((r) => r.id))
-  const sampleIds = sample.text
-    .split(/\r?\n/)
-    .slice(1)
-    .map((line) => line.split(',')[0])
-    .filter((id) => id)
+  // parsed as CSV: a sample written with quotes (R, pandas QUOTE_ALL) has the same ids
+  const sampleIds = readSample(sample.text, sample.source).map((row) => row.id)
   const filled = sampleIds.filter((id) => !predicted.has(id))
   const sampleSet = new Set(sampleIds)
   for (const id of filled) {

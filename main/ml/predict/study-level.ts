@@ -2,6 +2,7 @@
 import { STUDY_CLASSES, type StudyClass } from '../../../common/domain'
 import { imageRowId, studyRowId } from '../../core/metric/truth'
 import type { SubmissionRow } from '../../core/submission/submission-csv'
+import { boxMajority, UNIFORM_PRIORS, type StudyPriors } from '../../core/submission/study-rule'
 import type { ImagePredictionRecord, PredictionSettings } from './predict-images'
 
 export interface StudyPredictionRecord {
@@ -10,14 +11,7 @@ export interface StudyPredictionRecord {
   probabilities: Record<StudyClass, number>
 }
 
-export type StudyPriors = Record<StudyClass, number>
-
-export const UNIFORM_PRIORS: StudyPriors = {
-  negative: 0.25,
-  typical: 0.25,
-  indeterminate: 0.25,
-  atypical: 0.25
-}
+export { UNIFORM_PRIORS, type StudyPriors } from '../../core/submission/study-rule'
 
 /**
  * Per study: with `study-head`, the mean of its images' study-head probabilities. With
@@ -37,15 +31,11 @@ export function studyPredictions(
     if (group) group.push(image)
     else byStudy.set(image.studyId, [image])
   }
-  const positiveTotal = priors.typical + priors.indeterminate + priors.atypical || 1
   return [...byStudy.entries()].map(([studyId, group]) => {
-    const p = mean(group.map((image) => image.boxes[0]?.confidence ?? 0))
-    const fromBoxes: Record<StudyClass, number> = {
-      negative: 1 - p,
-      typical: (p * priors.typical) / positiveTotal,
-      indeterminate: (p * priors.indeterminate) / positiveTotal,
-      atypical: (p * priors.atypical) / positiveTotal
-    }
+    const fromBoxes = boxMajority(
+      group.map((image) => image.boxes[0]?.confidence ?? 0),
+      priors
+    )
     const fromHead = Object.fromEntries(
       STUDY_CLASSES.map((c) => [c, mean(group.map((image) => image.studyProbs[c]))])
     ) as Record<StudyClass, number>

@@ -98,8 +98,7 @@ export async function chooseTruth(
     )
   }
   const ownDataset = await sameFolder(options.dicomDir, trainedOn.dataset)
-  const split =
-    wanted === 'all' || wanted === 'val' ? wanted : ownDataset ? 'val' : 'all'
+  const split = wanted === 'all' || wanted === 'val' ? wanted : ownDataset ? 'val' : 'all'
   // the validation split is scored on the images validation used (the run's policy); a whole folder on all of them
   let kept = applyPolicy(dataset, split === 'val' ? trainedOn.policy : 'keep-all')
   if (split === 'val') {
@@ -135,7 +134,9 @@ export function scorePredictions(
     truth.images.filter((i) => predictedIds.has(i.imageId))
   )
   const rows = submissionRows(images, studies).map((row) =>
-    minConfidence > 0 ? { ...row, detections: row.detections.filter((d) => d.confidence >= minConfidence) } : row
+    minConfidence > 0
+      ? { ...row, detections: row.detections.filter((d) => d.confidence >= minConfidence) }
+      : row
   )
   return score(groundTruth, rows)
 }
