@@ -1,6 +1,6 @@
 // The merged dataset: files + label CSVs, and the filter policies that exports and training apply.
 export { openDataset, type OpenDatasetOptions } from './open'
-export { mergeDataset, splitOf, type LabelTables } from './merge'
+export { kagglePathIds, mergeDataset, splitOf, type LabelTables } from './merge'
 export {
   applyPolicy,
   explainPolicy,
@@ -9,3 +9,4 @@ export {
   type PolicyDrop,
   type PolicyOutcome
 } from './policy'
+export { readTestTruth, TEST_TRUTH_FILES, type TestTruth } from './test-truth'

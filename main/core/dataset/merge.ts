@@ -20,6 +20,15 @@ export interface LabelTables {
   image: { file: string; labels: ImageLabel[]; errors: LabelError[] } | null
 }
 
+/** The ids a Kaggle-layout path carries, or null for any other path (its ids are in the file's header). */
+export function kagglePathIds(
+  path: string
+): { split: Split; studyId: string; seriesId: string; imageId: string } | null {
+  const match = KAGGLE_PATH.exec(path)
+  if (!match) return null
+  return { split: match[1].toLowerCase() as Split, studyId: match[2], seriesId: match[3], imageId: match[4] }
+}
+
 /** A file's split: `test` under the top-level `test/` folder, `train` everywhere else. */
 export function splitOf(path: string): Split {
   return /^test\//i.test(path) ? 'test' : 'train'
@@ -60,9 +69,9 @@ export function mergeDataset(index: DatasetIndex, tables: LabelTables): Dataset 
   // A row whose file exists but cannot be read keeps that file's error: it is not a missing file.
   const brokenById = new Map<string, { error: FileError; split: Split; seriesId: string }>()
   for (const error of index.errors) {
-    const match = KAGGLE_PATH.exec(error.path)
-    if (match && !brokenById.has(match[4]))
-      brokenById.set(match[4], { error, split: match[1].toLowerCase() as Split, seriesId: match[3] })
+    const ids = kagglePathIds(error.path)
+    if (ids && !brokenById.has(ids.imageId))
+      brokenById.set(ids.imageId, { error, split: ids.split, seriesId: ids.seriesId })
   }
   for (const row of imageRows.values()) {
     if (linked.has(row.imageId)) continue

@@ -152,3 +152,32 @@ export async function qualityReport(
     pixelCheck
   }
 }
+
+/** The rules that found something on each image: what the studies list flags and counts. */
+export interface ImageFindings {
+  /** Findings naming a file, by its path. */
+  byPath: Map<string, QualityRule[]>
+  /** Findings naming only an imageId: a CSV row without a readable file. */
+  byImageId: Map<string, QualityRule[]>
+}
+
+/**
+ * Files and CSV rows flagged by `issues`, each rule once, in QUALITY_RULES order. A finding about a
+ * whole study names no image and flags none, so the images the studies list flags are exactly
+ * those the quality list names.
+ */
+export function imageFindings(issues: readonly QualityIssue[]): ImageFindings {
+  const rank = new Map(QUALITY_RULE_NAMES.map((rule, i) => [rule, i]))
+  const findings: ImageFindings = { byPath: new Map(), byImageId: new Map() }
+  for (const found of issues) {
+    const [map, key] =
+      found.path !== undefined ? [findings.byPath, found.path] : [findings.byImageId, found.imageId]
+    if (key === undefined) continue
+    const rules = map.get(key) ?? []
+    if (rules.includes(found.rule)) continue
+    rules.push(found.rule)
+    rules.sort((a, b) => rank.get(a)! - rank.get(b)!)
+    map.set(key, rules)
+  }
+  return findings
+}
