@@ -15,7 +15,8 @@ export async function datasetQuality(
   const background = options.pixels ? await options.decoder() : null
   // a pixel check over the whole dataset must neither delay the viewer nor flush its cache
   const pool = background && {
-    decode: (absPath: string, relPath?: string) => background.decode(absPath, relPath, { priority: 'background' })
+    decode: (absPath: string, relPath?: string) =>
+      background.decode(absPath, relPath, { priority: 'background' })
   }
   const report = await options.jobs.start(
     {
@@ -25,8 +26,15 @@ export async function datasetQuality(
       meta: { datasetId: session.datasetId }
     },
     ({ onProgress, signal }) =>
-      qualityReport(session.dataset, { pool, workspace: session.workspace, policy: session.policy, onProgress, signal })
+      qualityReport(session.dataset, {
+        pool,
+        workspace: session.workspace,
+        policy: session.policy,
+        onProgress,
+        signal
+      })
   ).result
+  session.recordQuality(report)
   return {
     policy: report.policy,
     issues: report.issues,

@@ -22,6 +22,7 @@ function row(imageId: string, studyId: string, extra: Partial<ImageRow> = {}): I
     studyLabel: null,
     labelled: false,
     boxes: [],
+    studyImages: 1,
     flags: [],
     excluded: false,
     error: null,

@@ -1,7 +1,8 @@
 // Datasets the UI opened: indexing (a job with progress), the recent list, the demo, and the session
 // of each open dataset (its merged labels, list rows and filter policy).
 import { UserError } from '../../core/errors'
-import { openDataset } from '../../core/dataset'
+import { openDataset, readTestTruth } from '../../core/dataset'
+import type { Dataset } from '../../../common/dataset'
 import type { DatasetSummary } from '../../../common/contract'
 import type { JobService } from '../jobs/job-service'
 import type { ImageDecoder } from '../viewer/pixels'
@@ -26,7 +27,10 @@ export class DatasetService {
     this.recent = new RecentDatasets(options.workspace)
   }
 
-  /** Indexes (or reuses the cached index of) `root`; a second open of the same folder waits for the first. */
+  /**
+   * Indexes (or reuses the cached index of) `root`; a second open of the same folder waits for the
+   * first. A folder without a single DICOM file is a user error and never joins the recent list.
+   */
   async open(root: string, jobId?: string): Promise<DatasetSummary> {
     const { workspace, jobs } = this.options
     const datasetId = datasetIdOf(workspace, root)
@@ -34,8 +38,21 @@ export class DatasetService {
     if (!pending) {
       pending = jobs.start(
         { kind: 'open-dataset', title: `Indexing ${root}`, jobId, meta: { datasetId, root } },
-        async ({ onProgress, signal }) =>
-          new DatasetSession(await openDataset(root, { workspace, onProgress, signal }), workspace)
+        async ({ onProgress, signal }) => {
+          let filesLookedAt = 0
+          const dataset = await openDataset(root, {
+            workspace,
+            signal,
+            onProgress: (progress) => {
+              if (progress.stage === 'index') filesLookedAt = progress.total
+              onProgress(progress)
+            }
+          })
+          requireDicomFiles(dataset, filesLookedAt)
+          const testTruth = await readTestTruth(root)
+          for (const problem of testTruth?.problems ?? []) this.options.logError(`${root}: ${problem}`)
+          return new DatasetSession(dataset, workspace, testTruth)
+        }
       ).result
       this.opening.set(datasetId, pending)
       pending.finally(() => this.opening.delete(datasetId)).catch(() => undefined)
@@ -82,4 +99,22 @@ export class DatasetService {
       .then((decoder) => decoder.warm(syntaxes))
       .catch((err: Error) => this.options.logError(`warming the decode workers failed: ${err.message}`))
   }
+}
+
+/**
+ * Refuses a folder with no DICOM file, readable or not: an empty list would say nothing. The indexer
+ * reads `*.dcm` files and files without an extension that carry the DICM marker; `looked` counts
+ * those it considered (here: only extension-less files, since a `*.dcm` file is listed even broken).
+ */
+function requireDicomFiles(dataset: Dataset, looked: number): void {
+  const files = dataset.images.filter((image) => image.record).length
+  const brokenDicom = dataset.fileErrors.filter((error) => /\.dcm$/i.test(error.path)).length
+  if (files > 0 || brokenDicom > 0) return
+  const where =
+    looked === 0
+      ? 'no file in it or its subfolders is named *.dcm or has no extension'
+      : `looked at ${looked} file${looked === 1 ? '' : 's'} without an extension: none has the DICM marker, and none is named *.dcm`
+  const csvRows = dataset.images.length
+  const labels = csvRows ? `; ${dataset.labelFiles.image} names ${csvRows} image(s), none of them here` : ''
+  throw new UserError(`no DICOM files found in ${dataset.root} (${where})${labels}`)
 }

@@ -3,10 +3,12 @@ import { basename, join } from 'node:path'
 import type { Dataset, DatasetImage, FilterPolicy } from '../../../common/dataset'
 import type { DatasetSummary, ImageRow } from '../../../common/contract'
 import type { PredictionLayer } from '../viewer/predictions'
-import { DEFAULT_POLICY, explainPolicy } from '../../core/dataset'
+import { DEFAULT_POLICY, type TestTruth } from '../../core/dataset'
 import { FileReadError } from '../../core/errors'
-import { labelRules } from '../../core/quality/rules'
+import type { QualityReport } from '../../core/quality'
+import { labelRules, type QualityIssue } from '../../core/quality/rules'
 import { datasetCacheDir } from '../../core/workspace'
+import { buildImageRows, unreadableIds } from './rows'
 
 /** What the viewer can be asked to show: a file that was indexed, or one that could not be read. */
 export type ImageEntry =
@@ -20,11 +22,16 @@ export class DatasetSession {
   /** The viewer's prediction layer (a submission CSV or a stored prediction), or null. */
   layer: PredictionLayer | null = null
   private readonly entries = new Map<string, ImageEntry>()
+  private readonly unreadableIds: Map<string, string>
   private rows: ImageRow[] | null = null
+  /** The findings the quality list last showed; the list's flags come from them (label rules until a report). */
+  private findings: { issues: QualityIssue[]; pixelsChecked: boolean } | null = null
 
   constructor(
     readonly dataset: Dataset,
-    readonly workspace: string
+    readonly workspace: string,
+    /** Held-out truth of the test split (test_*_level.csv beside test/), when the folder has it. */
+    readonly testTruth: TestTruth | null = null
   ) {
     this.datasetId = datasetIdOf(workspace, dataset.root)
     this.name = basename(dataset.root) || dataset.root
@@ -32,8 +39,9 @@ export class DatasetSession {
       if (image.record && !this.entries.has(image.imageId))
         this.entries.set(image.imageId, { kind: 'file', image, path: image.record.path })
     }
+    this.unreadableIds = unreadableIds(dataset)
     for (const error of dataset.fileErrors) {
-      const imageId = unreadableId(error.path)
+      const imageId = this.unreadableIds.get(error.path)!
       if (!this.entries.has(imageId))
         this.entries.set(imageId, { kind: 'unreadable', imageId, path: error.path, reason: error.reason })
     }
@@ -75,68 +83,29 @@ export class DatasetSession {
     }
   }
 
-  /** Every file (readable or not) plus CSV rows without a file, in dataset order. */
+  /**
+   * Keeps the findings of a quality report for the list's flags, so the studies list flags exactly
+   * the images the quality list names. A report without the pixel check never replaces one with it.
+   */
+  recordQuality(report: Pick<QualityReport, 'issues' | 'pixelCheck'>): void {
+    if (this.findings?.pixelsChecked && !report.pixelCheck.ran) return
+    this.findings = { issues: report.issues, pixelsChecked: report.pixelCheck.ran }
+    this.rows = null
+  }
+
+  /** Every image of the dataset (files and CSV rows without a file), then every unreadable file. */
   imageRows(): ImageRow[] {
-    if (this.rows) return this.rows
-    const { dataset } = this
-    const flags = new Map<string, Set<string>>()
-    for (const found of labelRules(dataset)) {
-      if (!found.imageId) continue
-      const set = flags.get(found.imageId) ?? new Set<string>()
-      set.add(found.rule)
-      flags.set(found.imageId, set)
-    }
-    const dropped = new Set(explainPolicy(dataset, this.policy).dropped.map(({ image }) => image))
-    const studyLabels = new Map(dataset.studies.map((study) => [study.studyId, study.label?.label ?? null]))
-    const rows: ImageRow[] = dataset.images.map((image) => ({
-      imageId: image.imageId,
-      studyId: image.studyId,
-      seriesId: image.seriesId,
-      split: image.split,
-      path: image.record?.path ?? null,
-      rows: image.record?.rows ?? null,
-      columns: image.record?.columns ?? null,
-      bitsStored: image.record?.bitsStored ?? null,
-      photometric: image.record?.photometric ?? null,
-      transferSyntaxUid: image.record?.transferSyntaxUid ?? null,
-      studyLabel: studyLabels.get(image.studyId) ?? null,
-      labelled: image.label !== null,
-      boxes: image.label?.boxes ?? [],
-      flags: [...(flags.get(image.imageId) ?? [])],
-      excluded: dropped.has(image),
-      error: image.record ? null : 'no DICOM file for this row of train_image_level.csv'
-    }))
-    for (const error of dataset.fileErrors) {
-      const parts = error.path.split('/')
-      rows.push({
-        imageId: unreadableId(error.path),
-        studyId: parts.length >= 3 ? parts[parts.length - 3] : '',
-        seriesId: parts.length >= 2 ? parts[parts.length - 2] : '',
-        split: /^test\//i.test(error.path) ? 'test' : 'train',
-        path: error.path,
-        rows: null,
-        columns: null,
-        bitsStored: null,
-        photometric: null,
-        transferSyntaxUid: null,
-        studyLabel: null,
-        labelled: false,
-        boxes: [],
-        flags: ['unreadable-file'],
-        excluded: true,
-        error: error.reason
-      })
-    }
-    this.rows = rows
-    return rows
+    this.rows ??= buildImageRows(this.dataset, {
+      policy: this.policy,
+      issues: this.findings?.issues ?? labelRules(this.dataset),
+      testTruth: this.testTruth,
+      unreadableIds: this.unreadableIds
+    })
+    return this.rows
   }
 }
 
 /** The same key as the dataset's cache folder in the workspace. */
 export function datasetIdOf(workspace: string, root: string): string {
   return basename(datasetCacheDir(workspace, root))
-}
-
-function unreadableId(path: string): string {
-  return (path.split('/').pop() ?? path).replace(/\.dcm$/i, '') || path
 }
