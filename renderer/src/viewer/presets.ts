@@ -19,6 +19,21 @@ const RELATIVE: Record<'lung' | 'mediastinum' | 'bone', { center: number; width:
   bone: { center: 0.82, width: 0.3 }
 }
 
+/** True when the file carries its own VOI: a window (WindowCenter/Width) or a VOI LUT. */
+export function hasFileVoi(meta: DecodedImageMeta): boolean {
+  return meta.fileWindows.length > 0 || meta.voiLut !== null
+}
+
+/**
+ * What a preset is called on this image. Preset 1 falls back to Auto when the file has no VOI of
+ * its own, and then says so rather than claim a window the file does not have.
+ */
+export function presetName(preset: PresetId | 'custom', meta: DecodedImageMeta): string {
+  if (preset === 'custom') return 'manual'
+  if (preset === 'file' && !hasFileVoi(meta)) return 'Auto (no VOI in file)'
+  return PRESETS.find((p) => p.id === preset)!.name
+}
+
 /** The window of a preset; 'file' is null when the file's VOI is a LUT (the caller applies it). */
 export function presetWindow(preset: PresetId, meta: DecodedImageMeta): VoiWindow | null {
   if (preset === 'file') return meta.fileWindows[0] ?? (meta.voiLut ? null : meta.autoWindow)

@@ -26,7 +26,7 @@ interface Shortcut {
 }
 
 export const VIEWER_SHORTCUTS: Shortcut[] = [
-  { keys: ['1'], match: ['1'], action: 'W/L preset: the file’s own VOI', id: 'preset-1' },
+  { keys: ['1'], match: ['1'], action: 'W/L preset: the file’s VOI (Auto if it has none)', id: 'preset-1' },
   { keys: ['2'], match: ['2'], action: 'W/L preset: auto (0.5–99.5 percentiles)', id: 'preset-2' },
   { keys: ['3'], match: ['3'], action: 'W/L preset: lung', id: 'preset-3' },
   { keys: ['4'], match: ['4'], action: 'W/L preset: mediastinum', id: 'preset-4' },
@@ -36,7 +36,7 @@ export const VIEWER_SHORTCUTS: Shortcut[] = [
   { keys: ['wheel'], match: [], action: 'Zoom' },
   { keys: ['+', '-'], match: ['+', '-'], action: 'Zoom in / out' },
   { keys: ['='], match: ['='], action: 'Fit to window', id: 'fit' },
-  { keys: ['space'], match: [' '], action: 'Reset view (fit, file VOI, no flips)', id: 'reset' },
+  { keys: ['space'], match: [' '], action: 'Reset view (fit, preset 1, no flips)', id: 'reset' },
   { keys: ['i'], match: ['i', 'I'], action: 'Invert (MONOCHROME1 starts inverted, after VOI)', id: 'invert' },
   { keys: ['h'], match: ['h', 'H'], action: 'Flip horizontally', id: 'flip-h' },
   { keys: ['v'], match: ['v', 'V'], action: 'Flip vertically', id: 'flip-v' },
