@@ -28,11 +28,6 @@ export const useDatasetStore = defineStore('dataset', () => {
   })
 
   const rowsById = computed(() => new Map(rows.value.map((row) => [row.imageId, row])))
-  const imagesPerStudy = computed(() => {
-    const counts = new Map<string, number>()
-    for (const row of rows.value) counts.set(row.studyId, (counts.get(row.studyId) ?? 0) + 1)
-    return counts
-  })
 
   const filteredRows = computed(() => {
     const needle = filters.search.trim().toLowerCase()
@@ -92,7 +87,6 @@ export const useDatasetStore = defineStore('dataset', () => {
     error,
     filters,
     rowsById,
-    imagesPerStudy,
     filteredRows,
     load,
     adopt,
