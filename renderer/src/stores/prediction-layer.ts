@@ -6,6 +6,7 @@ import { defineStore } from 'pinia'
 import { computed, reactive, ref, shallowRef } from 'vue'
 import type {
   ImagePredictions,
+  OpacityBox,
   Prediction,
   PredictionsSummary,
   PredictionTable
@@ -115,8 +116,15 @@ export const usePredictionLayerStore = defineStore('prediction-layer', () => {
     return (imageId.value === id ? image.value?.boxes : null) ?? NO_BOXES
   }
 
-  /** The truth to review the current image against: its boxes when the label files have a row for it. */
-  function truthOf(id: string) {
+  /** Images the layer predicted: only those are reviewed (an image outside it has no misses). */
+  const predictedIds = computed(() => new Set(table.value?.images.map((image) => image.imageId)))
+
+  /**
+   * The truth to review an image against: its boxes when the layer predicted it and the label files
+   * have a row for it; null draws the layer's boxes plain (and no layer draws nothing at all).
+   */
+  function truthOf(id: string): OpacityBox[] | null {
+    if (!layer.value || !predictedIds.value.has(id)) return null
     const row = dataset.rowsById.get(id)
     return row?.labelled ? row.boxes : null
   }
