@@ -89,10 +89,13 @@ test('opening the dataset lists its studies with the counts cxr-studio eda gives
     String(demo.images.filter((i) => i.path.startsWith('test/')).length)
   )
 
-  // filters narrow the list the way their labels say
+  // filters narrow the list the way their labels say (eda counts train labels; the demo's test
+  // images show their held-out truth boxes too)
+  await page.getByTestId('filter-split').selectOption('train')
   await page.getByTestId('filter-boxes').selectOption('with')
   await expect(page.getByTestId('shown-count')).toContainText(`${demo.eda.images.withBoxes} of`)
   await page.getByTestId('filter-boxes').selectOption('all')
+  await page.getByTestId('filter-split').selectOption('all')
   await page.getByTestId('search').fill(demo.images[0].studyId)
   await expect(page.getByTestId('image-row').first()).toHaveAttribute('data-image-id', demo.images[0].imageId)
   await studio.snap('3-search')
