@@ -11,23 +11,24 @@ export const EXPORT_FORMATS: Record<
 > = {
   coco: {
     title: 'COCO',
-    description: 'train.json and val.json split by study, optionally with PNG images',
+    description: 'COCO train.json and val.json, split by study, optionally with PNG images',
     kind: 'folder'
   },
   yolo: {
     title: 'YOLO',
-    description: 'images/ and labels/ per split with data.yaml, optionally the test/ split',
+    description: 'Ultralytics images, labels and data.yaml per split, optionally with the test/ split',
     kind: 'folder'
   },
   'coco-results': {
     title: 'COCO results',
     description:
-      'the detections of a stored prediction as COCO results (results.json) with the COCO images file its ids refer to',
+      'The detections of a stored prediction as COCO results (results.json) with the COCO images file its ids refer to',
     kind: 'folder'
   },
   submission: {
     title: 'Kaggle submission',
-    description: 'id,PredictionString for every test image and study, checked against sample_submission.csv',
+    description:
+      'A CSV of id,PredictionString for every test image and study, checked against sample_submission.csv',
     kind: 'file'
   }
 }

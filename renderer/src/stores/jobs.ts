@@ -21,6 +21,8 @@ export const useJobsStore = defineStore('jobs', () => {
 
   api.on('job', (job) => {
     const before = jobs.get(job.jobId)
+    // a progress event sent before the job ended may arrive after its end: the end stands
+    if (before && !LIVE.includes(before.state) && LIVE.includes(job.state)) return
     jobs.set(job.jobId, job)
     pending.delete(job.jobId)
     if (LIVE.includes(job.state) || before?.state === job.state) return
