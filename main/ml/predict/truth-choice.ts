@@ -5,7 +5,7 @@ import { readFile, realpath } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FilterPolicy, ImageLabel, StudyLabel } from '../../../common/dataset'
 import { UserError, errorMessage } from '../../core/errors'
-import { applyPolicy, openDataset } from '../../core/dataset'
+import { applyPolicy, openDataset, readTestTruth, TEST_TRUTH_FILES } from '../../core/dataset'
 import { parseImageCsv, parseStudyCsv } from '../../core/labels'
 import { score, type ScoreReport } from '../../core/metric/score'
 import { truthFromLabels } from '../../core/metric/truth'
@@ -14,7 +14,7 @@ import type { ImagePredictionRecord } from './predict-images'
 import { submissionRows, type StudyPredictionRecord } from './study-level'
 
 /** Held-out truth files next to a demo's test split (see the demo README). */
-export const TEST_TRUTH_FILES = { study: 'test_study_level.csv', image: 'test_image_level.csv' } as const
+export { TEST_TRUTH_FILES } from '../../core/dataset'
 
 /**
  * `test`: the held-out test_*_level.csv beside test/; `val`: the run's validation studies (its own
@@ -73,22 +73,18 @@ export async function chooseTruth(
     return { source: `${options.studyCsv} + ${options.imageCsv}`, studies, images, split: 'all' }
   }
   const dataset = await openDataset(options.dicomDir, { workspace: options.workspace })
-  const testStudy = join(options.dicomDir, TEST_TRUTH_FILES.study)
-  const testImage = join(options.dicomDir, TEST_TRUTH_FILES.image)
-  const hasTestTruth =
-    (await readFile(testStudy).catch(() => null)) !== null &&
-    (await readFile(testImage).catch(() => null)) !== null
-  const testAvailable = dataset.images.some((i) => i.split === 'test' && i.record) && hasTestTruth
+  const testTruth = await readTestTruth(options.dicomDir)
+  const testAvailable = dataset.images.some((i) => i.split === 'test' && i.record) && testTruth !== null
   if (wanted === 'test' && !testAvailable) {
     throw new UserError(
       `${options.dicomDir}: --split test needs test/ images and ${TEST_TRUTH_FILES.study} + ${TEST_TRUTH_FILES.image} beside them`
     )
   }
-  if (testAvailable && (wanted === undefined || wanted === 'test')) {
+  if (testTruth && testAvailable && (wanted === undefined || wanted === 'test')) {
     return {
-      source: `${testStudy} + ${testImage}`,
-      studies: parseStudyCsv(await readCsv(testStudy), testStudy).labels,
-      images: parseImageCsv(await readCsv(testImage), testImage).labels,
+      source: `${join(options.dicomDir, TEST_TRUTH_FILES.study)} + ${join(options.dicomDir, TEST_TRUTH_FILES.image)}`,
+      studies: [...testTruth.studies.values()],
+      images: [...testTruth.images.values()],
       split: 'test'
     }
   }
