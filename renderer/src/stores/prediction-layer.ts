@@ -36,15 +36,16 @@ export const usePredictionLayerStore = defineStore('prediction-layer', () => {
   const visible = ref(true)
   const busy = ref(false)
   const error = ref<string | null>(null)
-  /** The image whose predictions `image` holds (it lags the route while the next one loads). */
+  /** The image the viewer shows, and its dataset; `image` holds its predictions once they arrive. */
   const imageId = ref<string | null>(null)
+  const imageDatasetId = ref<string | null>(null)
   const image = shallowRef<ImagePredictions | null>(null)
   const sort = ref<ReviewSort>('file')
   const filters = reactive<ReviewFilters>(defaultReviewFilters())
   let syncSeq = 0
   let imageSeq = 0
 
-  /** The layer the back end holds for this dataset (none: an empty table). */
+  /** The layer the back end holds for this dataset (none: an empty table), and the current image's part. */
   async function sync(id: string): Promise<void> {
     const seq = ++syncSeq
     try {
@@ -54,14 +55,13 @@ export const usePredictionLayerStore = defineStore('prediction-layer', () => {
       error.value = null
     } catch (err) {
       if (seq === syncSeq) error.value = describeError(err)
+      return
     }
+    if (imageId.value && imageDatasetId.value === id) await loadImage(id, imageId.value)
   }
 
   function adoptTable(id: string, next: PredictionTable): void {
-    if (id !== datasetId.value) {
-      image.value = null
-      imageId.value = null
-    }
+    if (id !== datasetId.value) image.value = null
     datasetId.value = id
     table.value = Object.freeze(next) as PredictionTable
     if (!next.layer && sort.value !== 'file') sort.value = 'file'
@@ -74,7 +74,7 @@ export const usePredictionLayerStore = defineStore('prediction-layer', () => {
       await load()
       ++syncSeq
       adoptTable(id, await api.predictionTable({ datasetId: id }))
-      if (imageId.value) await showImage(id, imageId.value)
+      if (imageId.value && imageDatasetId.value === id) await loadImage(id, imageId.value)
       return true
     } catch (err) {
       error.value = describeError(err)
@@ -94,18 +94,25 @@ export const usePredictionLayerStore = defineStore('prediction-layer', () => {
     return change(id, () => api.loadPredictions({ datasetId: id, path }))
   }
 
+  /** The viewer moved to an image: its boxes, none score and study probabilities (once the layer is known). */
   async function showImage(id: string, next: string): Promise<void> {
-    const seq = ++imageSeq
-    if (imageId.value !== next) image.value = null
+    if (imageId.value !== next || imageDatasetId.value !== id) image.value = null
     imageId.value = next
+    imageDatasetId.value = id
+    // a sync loads the image itself once the layer is known
     if (datasetId.value !== id) await sync(id)
-    if (!layer.value) {
+    else await loadImage(id, next)
+  }
+
+  async function loadImage(id: string, next: string): Promise<void> {
+    const seq = ++imageSeq
+    if (!layer.value || datasetId.value !== id) {
       image.value = null
       return
     }
     try {
       const answer = await api.predictions({ datasetId: id, imageId: next })
-      if (seq === imageSeq) image.value = answer
+      if (seq === imageSeq && imageId.value === next && imageDatasetId.value === id) image.value = answer
     } catch (err) {
       if (seq === imageSeq) error.value = describeError(err)
     }
