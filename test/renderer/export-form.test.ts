@@ -55,6 +55,11 @@ describe('the Export view forms', () => {
     const { call } = exportCall(emptyExportForm({ format: 'yolo', test: true }), datasetId, '/tmp/yolo')
     expect(call?.request).toMatchObject({ format: 'yolo', images: 'png8', test: true })
     expect(call?.request).not.toHaveProperty('categories')
+    // COCO writes test.json only when asked
+    expect(exportCall(emptyExportForm({ test: true }), datasetId, '/c').call?.request).toMatchObject({
+      test: true
+    })
+    expect(exportCall(emptyExportForm(), datasetId, '/c').call?.request).not.toHaveProperty('test')
   })
 
   it('exports a submission from a stored prediction or from a run on the test split', () => {

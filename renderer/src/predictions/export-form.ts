@@ -41,7 +41,7 @@ export interface ExportForm {
   categories: 'opacity' | 'study'
   images: 'none' | 'png8' | 'png16'
   size: string
-  /** YOLO: also the test/ split. */
+  /** Also the test/ split, unlabelled (YOLO: images/test and `test:`; COCO: test.json). */
   test: boolean
   /** Prediction formats: a stored prediction, or (submission) a run on the dataset's test split. */
   source: 'prediction' | 'run'
@@ -155,7 +155,7 @@ export function exportCall(
         categories: form.format === 'coco' ? form.categories : undefined,
         images,
         size,
-        test: form.format === 'yolo' ? form.test : undefined,
+        test: form.test || undefined,
         ...common
       })
     )
