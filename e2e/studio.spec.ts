@@ -301,12 +301,19 @@ test('the prediction layer draws boxes from a submission CSV above the score thr
   )
   await openImage(studio, image.imageId)
   await page.keyboard.press('g')
-  await page.getByPlaceholder('/path/to/submission.csv').fill(submission)
-  await page.getByRole('button', { name: 'Load' }).click()
-  await expect(page.getByText('1 boxes on 1 images')).toBeVisible()
+  await page.getByTestId('predictions-path').fill(submission)
+  await page.getByTestId('predictions-load').click()
+  await expect(page.getByTestId('layer-counts')).toContainText('1 box on 1 image')
+  // a train image has truth: the box is reviewed, a true or a false positive
+  const legend = page.getByTestId('review-legend')
+  await expect(legend).toHaveAttribute('data-shown', '1')
+  const verdicts = Number(await legend.getAttribute('data-tp')) + Number(await legend.getAttribute('data-fp'))
+  expect(verdicts).toBe(1)
   await nextFrames(page)
 
-  const isPrediction = ([r, g, b]: [number, number, number]) => r < 90 && g > 170 && b > 200
+  // the review colours: found (green) or false alarm (magenta)
+  const isPrediction = ([r, g, b]: [number, number, number]) =>
+    (r < 120 && g > 180 && b < 170) || (r > 200 && g < 130 && b > 170)
   const edgeHits = async () => {
     const canvas = await readCanvas(page)
     const fit = fitGeometry(canvas, image)

@@ -235,6 +235,8 @@ export const MENU_COMMANDS = [
   'go-data',
   'go-train',
   'go-runs',
+  'go-predictions',
+  'go-export',
   'show-shortcuts'
 ] as const
 export const MenuCommand = z.object({ command: z.enum(MENU_COMMANDS), path: z.string().optional() })

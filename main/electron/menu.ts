@@ -41,6 +41,8 @@ export function buildMenu(recent: RecentDataset[], actions: MenuActions): Menu {
         { label: 'Data', accelerator: 'CmdOrCtrl+2', click: go('go-data') },
         { label: 'Train', accelerator: 'CmdOrCtrl+3', click: go('go-train') },
         { label: 'Runs', accelerator: 'CmdOrCtrl+4', click: go('go-runs') },
+        { label: 'Predictions', accelerator: 'CmdOrCtrl+5', click: go('go-predictions') },
+        { label: 'Export', accelerator: 'CmdOrCtrl+6', click: go('go-export') },
         { type: 'separator' },
         { role: 'togglefullscreen' },
         ...(actions.devTools

@@ -240,6 +240,27 @@ describe('a prediction made from the back end', () => {
   })
 })
 
+describe('cancelling a prediction', () => {
+  it('stops the worker within a batch and stores nothing', async () => {
+    let last = { done: 0, total: 0 }
+    let started: { jobId: string; path: string } | null = null
+    const stop = backend.jobs.onJob((job) => {
+      if (!started || job.jobId !== started.jobId || !job.progress || job.progress.stage !== 'predict') return
+      last = job.progress
+      // as soon as inference starts
+      if (job.progress.done === 0) backend.jobs.cancel(job.jobId)
+    })
+    const before = (await call<PredictionSummary[]>('listPredictions', {})).length
+    started = await call<{ jobId: string; path: string }>('startPrediction', { runId, datasetId, scope: 'all' })
+    expect(await ended(started.jobId)).toMatchObject({ state: 'cancelled' })
+    stop()
+    expect(last.total).toBeGreaterThan(8)
+    expect(last.done, 'the worker read the cancel before predicting every image').toBeLessThan(last.total)
+    expect(existsSync(started.path)).toBe(false)
+    expect(await call<PredictionSummary[]>('listPredictions', {})).toHaveLength(before)
+  }, 120_000)
+})
+
 describe('a submission CSV as the layer', () => {
   it('loads the readable rows and reports the malformed ones with their line numbers', async () => {
     const imageId = (

@@ -201,7 +201,9 @@ export class JobService {
       jobId: info.jobId,
       signal: controller.signal,
       onProgress: (progress) => this.progress(entry, progress),
-      emit: (name, payload) => this.record(entry, name, payload),
+      emit: (name, payload) => {
+        if (!ENDED.includes(entry.info.state)) this.record(entry, name, payload)
+      },
       runWorker: <R>(script: WorkerScript, params: unknown) =>
         runInWorker<R>(this.launcher, workerScript(script), params, ctx, this.cancelGraceMs)
     }
@@ -251,6 +253,8 @@ export class JobService {
   }
 
   private progress(entry: Entry, progress: Progress): void {
+    // a worker may still talk while it is being stopped: an ended job stays as it ended
+    if (ENDED.includes(entry.info.state)) return
     entry.info.progress = progress
     const now = Date.now()
     const due = entry.lastProgressAt + this.progressIntervalMs - now

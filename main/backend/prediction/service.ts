@@ -99,6 +99,8 @@ export class PredictionService {
         await mkdir(folder, { recursive: true })
         try {
           await ctx.runWorker<PredictJobResult>('predict-worker', job)
+          // a cancel that came as the worker finished: the user asked for no prediction
+          ctx.signal.throwIfAborted()
           const summary = await this.summarize(predictionId, request)
           await writeJsonAtomic(join(folder, SUMMARY), summary)
           return summary
@@ -198,7 +200,8 @@ export class PredictionService {
   /**
    * The truth a prediction is scored against, as `cxr-studio evaluate` chooses it: the held-out test
    * truth for test images; for train images the run's validation studies on its own dataset (its
-   * training images would flatter it), every labelled image on another dataset. Null: no truth.
+   * training images would flatter it), every labelled image on another dataset or for a single
+   * image. Null: no truth.
    */
   private async truthOf(
     doc: PredictionsDocument,
@@ -208,10 +211,11 @@ export class PredictionService {
     if (!config) return null
     const trainedOn = { dataset: config.train.dataset, policy: config.train.policy }
     const allTest = doc.images.length > 0 && doc.images.every((i) => i.path.startsWith('test/'))
+    // one image is reviewed against its own labels, as the viewer shows them
     const wanted =
       scope === 'test' || allTest
         ? 'test'
-        : (await sameFolder(doc.dataset, trainedOn.dataset))
+        : scope !== 'image' && (await sameFolder(doc.dataset, trainedOn.dataset))
           ? 'val'
           : 'all'
     try {

@@ -111,6 +111,9 @@ export async function predictSamples(
       })
     })
     options.onProgress?.({ stage, done: out.length, total })
+    // a turn of the event loop per batch: the awaited tfjs calls settle as microtasks, so without it
+    // a worker never reads the job's cancel message until every image is predicted
+    await new Promise((resolve) => setImmediate(resolve))
   }
   return out
 }
