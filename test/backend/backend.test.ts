@@ -154,8 +154,13 @@ describe('back end on a Kaggle-layout folder', () => {
       path: submission
     })
     expect(summary).toMatchObject({ images: 1, boxes: 1 })
-    const predictions = await call<{ boxes: unknown[]; none: number | null }>('predictions', { datasetId, imageId })
-    expect(predictions.boxes).toEqual([{ label: 'opacity', score: 0.75, x: 10, y: 20, width: 100, height: 200 }])
+    const predictions = await call<{ boxes: unknown[]; none: number | null }>('predictions', {
+      datasetId,
+      imageId
+    })
+    expect(predictions.boxes).toEqual([
+      { label: 'opacity', score: 0.75, x: 10, y: 20, width: 100, height: 200 }
+    ])
     expect(predictions.none).toBe(0.1)
     const missing = await dispatch(backend.handlers, 'loadPredictions', {
       datasetId,

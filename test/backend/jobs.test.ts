@@ -80,7 +80,8 @@ describe('JobService (in-process work)', () => {
     const jobs = new JobService(quiet)
     const job = jobs.start(
       { kind: 'quality', title: 'wait' },
-      (ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('stopped'))))
+      (ctx) =>
+        new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('stopped'))))
     )
     expect(jobs.cancel(job.jobId)).toBe(true)
     await expect(job.result).rejects.toThrow('cancelled')
@@ -203,7 +204,9 @@ describe('worker processes', () => {
   it('ends the job as failed with the exit code and the error line when the worker dies', async () => {
     const jobs = new JobService(quiet)
     const job = inWorker(jobs, { crash: true })
-    await expect(job.result).rejects.toThrow(/exited with code 3 before it finished: Error: train\/x.dcm: out of memory/)
+    await expect(job.result).rejects.toThrow(
+      /exited with code 3 before it finished: Error: train\/x.dcm: out of memory/
+    )
     expect(jobs.get(job.jobId)?.state).toBe('failed')
   })
 
@@ -212,7 +215,9 @@ describe('worker processes', () => {
     const job = inWorker(jobs, { hang: true })
     await new Promise((resolve) => setTimeout(resolve, 300))
     // the job's process is this test process's newest child
-    const child = execFileSync('pgrep', ['-n', '-P', String(process.pid), '-f', script]).toString().trim()
+    const child = execFileSync('pgrep', ['-n', '-P', String(process.pid), '-f', script])
+      .toString()
+      .trim()
     process.kill(Number(child), 'SIGKILL')
     await expect(job.result).rejects.toThrow(/was killed \(SIGKILL\) before it finished/)
     expect(jobs.get(job.jobId)).toMatchObject({ state: 'failed' })

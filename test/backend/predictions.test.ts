@@ -1,7 +1,6 @@
 // Prediction review through the back end: a prediction started as a job and stored with its run and
 // dataset, its score equal to `cxr-studio evaluate`, the viewer layer (stored prediction or a CSV
 // with malformed rows), the Evaluation figures, and exports the CLI agrees with.
-import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,7 +9,6 @@ import type {
   Evaluation,
   ExportResult,
   ImagePredictions,
-  JobInfo,
   OutputCheck,
   PredictionSummary,
   PredictionTable,
@@ -18,11 +16,11 @@ import type {
 } from '../../common/contract'
 import { SCORED_CLASSES } from '../../common/domain'
 import { createBackend, type Backend } from '../../main/backend/index'
-import { dispatch } from '../../main/backend/dispatch'
 import { generateDemo } from '../../main/core/demo'
 import { importCoco } from '../../main/core/export/coco-import'
+import { cliOutput } from '../cli'
+import { caller, jobEnded } from './helpers'
 
-const cli = join(__dirname, '../../bin/cxr-studio.mjs')
 let base: string
 let root: string
 let workspace: string
@@ -31,30 +29,9 @@ let backend: Backend
 let datasetId: string
 let runId: string
 
-function runCli(args: string[]): string {
-  const result = spawnSync(process.execPath, [cli, '--workspace', workspace, ...args], { encoding: 'utf8' })
-  if (result.status !== 0) throw new Error(`cxr-studio ${args.join(' ')}: ${result.stderr}`)
-  return result.stdout
-}
-
-const call = async <T>(name: Parameters<typeof dispatch>[1], request: unknown): Promise<T> => {
-  const envelope = await dispatch(backend.handlers, name, request, { validateResponses: true })
-  if (!envelope.ok) throw new Error(envelope.error.message)
-  return envelope.value as T
-}
-
-function ended(jobId: string): Promise<JobInfo> {
-  return new Promise((resolve) => {
-    const check = (job: JobInfo | null) => {
-      if (job && job.jobId === jobId && ['done', 'failed', 'cancelled'].includes(job.state)) {
-        stop()
-        resolve(job)
-      }
-    }
-    const stop = backend.jobs.onJob(check)
-    check(backend.jobs.get(jobId))
-  })
-}
+const runCli = (args: string[]) => cliOutput(['--workspace', workspace, ...args])
+const call = caller(() => backend)
+const ended = (jobId: string) => jobEnded(backend, jobId)
 
 beforeAll(async () => {
   base = mkdtempSync(join(tmpdir(), 'cxr-predictions-'))
@@ -251,7 +228,11 @@ describe('cancelling a prediction', () => {
       if (job.progress.done === 0) backend.jobs.cancel(job.jobId)
     })
     const before = (await call<PredictionSummary[]>('listPredictions', {})).length
-    started = await call<{ jobId: string; path: string }>('startPrediction', { runId, datasetId, scope: 'all' })
+    started = await call<{ jobId: string; path: string }>('startPrediction', {
+      runId,
+      datasetId,
+      scope: 'all'
+    })
     expect(await ended(started.jobId)).toMatchObject({ state: 'cancelled' })
     stop()
     expect(last.total).toBeGreaterThan(8)

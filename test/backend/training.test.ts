@@ -7,12 +7,13 @@ import { writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { JobEvent, JobInfo } from '../../common/contract'
+import type { JobEvent } from '../../common/contract'
 import type { TrainSettings } from '../../common/training'
 import { createBackend, type Backend } from '../../main/backend/index'
-import { dispatch } from '../../main/backend/dispatch'
 import { generateDemo } from '../../main/core/demo'
 import { parseResultsCsv } from '../../main/ml/runs/results-csv'
+import { cliOutput } from '../cli'
+import { caller, jobEnded } from './helpers'
 
 let base: string
 let root: string
@@ -33,24 +34,8 @@ const tiny: TrainSettings = {
   seed: 3
 }
 
-const call = async <T>(name: Parameters<typeof dispatch>[1], request: unknown): Promise<T> => {
-  const envelope = await dispatch(backend.handlers, name, request, { validateResponses: true })
-  if (!envelope.ok) throw new Error(envelope.error.message)
-  return envelope.value as T
-}
-
-function ended(jobId: string): Promise<JobInfo> {
-  return new Promise((resolve) => {
-    const check = (job: JobInfo | null) => {
-      if (job && job.jobId === jobId && ['done', 'failed', 'cancelled'].includes(job.state)) {
-        stop()
-        resolve(job)
-      }
-    }
-    const stop = backend.jobs.onJob(check)
-    check(backend.jobs.get(jobId))
-  })
-}
+const call = caller(() => backend)
+const ended = (jobId: string) => jobEnded(backend, jobId)
 
 function firstEvent(jobId: string, name: JobEvent['name']): Promise<JobEvent> {
   return new Promise((resolve) => {
@@ -110,9 +95,9 @@ describe('checking training settings', () => {
   })
 
   it('refuses to start with bad settings, saying which', async () => {
-    await expect(
-      call('startTraining', { datasetId, settings: { ...tiny, imageSize: 100 } })
-    ).rejects.toThrow(/imageSize: .*multiple of 128/)
+    await expect(call('startTraining', { datasetId, settings: { ...tiny, imageSize: 100 } })).rejects.toThrow(
+      /imageSize: .*multiple of 128/
+    )
     expect(backend.jobs.list().filter((job) => job.kind === 'train')).toEqual([])
   })
 })
@@ -127,16 +112,22 @@ describe('a run started from the back end', () => {
     expect(job).toMatchObject({ state: 'done', kind: 'train', meta: { runId: started.runId } })
     const names = new Set(events.filter((e) => e.jobId === started.jobId).map((e) => e.name))
     expect([...names].sort()).toEqual(['end', 'epoch', 'log', 'samples', 'start', 'step'])
-    for (const file of ['config.json', 'split.json', 'results.csv', 'train.log', 'status.json', 'samples.json'])
+    for (const file of [
+      'config.json',
+      'split.json',
+      'results.csv',
+      'train.log',
+      'status.json',
+      'samples.json'
+    ])
       expect(existsSync(join(started.runDir, file)), file).toBe(true)
     expect(existsSync(join(started.runDir, 'checkpoints', 'last', 'checkpoint.json'))).toBe(true)
   }, 240_000)
 
   it('lists the run with the best score its results.csv holds, and reads its curves and log', async () => {
-    const runs = await call<Array<{ runId: string; state: string; best: { value: number; epoch: number } | null }>>(
-      'listRuns',
-      {}
-    )
+    const runs = await call<
+      Array<{ runId: string; state: string; best: { value: number; epoch: number } | null }>
+    >('listRuns', {})
     const run = runs.find((r) => r.runId === started.runId)!
     expect(run.state).toBe('completed')
     const rows = parseResultsCsv(readFileSync(join(started.runDir, 'results.csv'), 'utf8'))
@@ -194,9 +185,9 @@ describe('a run started from the back end', () => {
     const job = await ended(run.jobId)
     expect(job.state).toBe('failed')
     expect(job.error).toMatch(/train-worker was killed \(SIGKILL\)/)
-    const listed = (await call<Array<{ runId: string; state: string; error: string | null }>>('listRuns', {})).find(
-      (r) => r.runId === run.runId
-    )
+    const listed = (
+      await call<Array<{ runId: string; state: string; error: string | null }>>('listRuns', {})
+    ).find((r) => r.runId === run.runId)
     expect(listed).toMatchObject({ state: 'failed' })
     expect(listed?.error).toMatch(/killed/)
   }, 120_000)
@@ -205,30 +196,24 @@ describe('a run started from the back end', () => {
 describe('runs made elsewhere', () => {
   it('opens a CLI run by path, reads a dead writer as interrupted, and deletes only what is the workspace’s', async () => {
     const outside = join(base, 'cli-run')
-    const cli = spawnSync(
-      process.execPath,
-      [
-        join(__dirname, '../../bin/cxr-studio.mjs'),
-        'train',
-        root,
-        '--out',
-        outside,
-        '--workspace',
-        workspace,
-        '--image-size',
-        '128',
-        '--width-multiplier',
-        '0.25',
-        '--depth-multiplier',
-        '0.25',
-        '--epochs',
-        '1',
-        '--batch-size',
-        '4'
-      ],
-      { encoding: 'utf8' }
-    )
-    expect(cli.status, cli.stderr).toBe(0)
+    cliOutput([
+      '--workspace',
+      workspace,
+      'train',
+      root,
+      '--out',
+      outside,
+      '--image-size',
+      '128',
+      '--width-multiplier',
+      '0.25',
+      '--depth-multiplier',
+      '0.25',
+      '--epochs',
+      '1',
+      '--batch-size',
+      '4'
+    ])
     const opened = await call<{ runId: string; source: string; state: string }>('openRun', { path: outside })
     expect(opened).toMatchObject({ source: 'opened', state: 'completed' })
     expect((await call<Array<{ runId: string }>>('listRuns', {})).map((r) => r.runId)).toContain(opened.runId)
@@ -242,15 +227,22 @@ describe('runs made elsewhere', () => {
     )
     expect(listed?.state).toBe('interrupted')
 
-    await expect(call('deleteRun', { runId: opened.runId })).resolves.toEqual({ deleted: false, path: outside })
+    await expect(call('deleteRun', { runId: opened.runId })).resolves.toEqual({
+      deleted: false,
+      path: outside
+    })
     expect(existsSync(outside)).toBe(true)
-    expect((await call<Array<{ runId: string }>>('listRuns', {})).map((r) => r.runId)).not.toContain(opened.runId)
+    expect((await call<Array<{ runId: string }>>('listRuns', {})).map((r) => r.runId)).not.toContain(
+      opened.runId
+    )
 
     const first = (await call<Array<{ runId: string; name: string; path: string }>>('listRuns', {})).find(
       (r) => r.name === 'first'
     )!
     await expect(call('deleteRun', { runId: first.runId })).resolves.toMatchObject({ deleted: true })
     expect(existsSync(first.path)).toBe(false)
-    await expect(call('readRun', { runId: first.runId })).rejects.toThrow(/not in the workspace's runs folder/)
+    await expect(call('readRun', { runId: first.runId })).rejects.toThrow(
+      /not in the workspace's runs folder/
+    )
   }, 240_000)
 })

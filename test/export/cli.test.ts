@@ -1,32 +1,17 @@
 // `cxr-studio coco` and `yolo` end to end: a generated demo dataset, the real decode pool, PNGs on disk.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { execFile } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
-import { promisify } from 'node:util'
 import { PNG } from 'pngjs'
 import { generateDemo } from '../../main/core/demo'
 import { importCoco } from '../../main/core/export/coco-import'
 import { parseImageCsv } from '../../main/core/labels'
+import { runCli } from '../cli'
 
-const CLI = join(import.meta.dirname, '..', '..', 'bin', 'cxr-studio.mjs')
 const BUILT = join(import.meta.dirname, '..', '..', 'out', 'node', 'cli.js')
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [
-      CLI,
-      '--workspace',
-      join(work, 'ws'),
-      ...args
-    ])
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+const cli = (...args: string[]) => runCli(['--workspace', join(work, 'ws'), ...args])
 
 /** Every file under `dir` with its size and mtime, to prove the dataset folder is never written. */
 function snapshot(dir: string): string[] {
@@ -166,7 +151,12 @@ describe('the test split in an export (--test)', () => {
     const testIds = readdirSync(join(demo, 'test'), { recursive: true })
       .map(String)
       .filter((file) => file.endsWith('.dcm'))
-      .map((file) => file.split('/').pop()!.replace(/\.dcm$/, ''))
+      .map((file) =>
+        file
+          .split('/')
+          .pop()!
+          .replace(/\.dcm$/, '')
+      )
       .sort()
     expect(testIds.length).toBeGreaterThan(0)
     expect(readdirSync(join(out, 'images', 'test')).sort()).toEqual(testIds.map((id) => `${id}.png`))

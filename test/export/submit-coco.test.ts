@@ -1,35 +1,20 @@
 // `cxr-studio submit-coco`: a detector's COCO results (on a `coco` export, or on the test images) ->
 // a submission that `validate-submission` accepts and `score` scores as an independent scorer does.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { execFile } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import type { CocoDocument } from '../../main/core/export/coco'
 import { generateDemo } from '../../main/core/demo'
 import { indexFolder } from '../../main/core/dicom/index-folder'
 import { parseImageCsv } from '../../main/core/labels'
 import { parseSubmissionCsv } from '../../main/core/submission/submission-csv'
 import { referenceScore } from '../metric/reference-scorer'
+import { runCli } from '../cli'
 
-const CLI = join(import.meta.dirname, '..', '..', 'bin', 'cxr-studio.mjs')
 const BUILT = join(import.meta.dirname, '..', '..', 'out', 'node', 'cli.js')
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [
-      CLI,
-      '--workspace',
-      join(work, 'ws'),
-      ...args
-    ])
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+const cli = (...args: string[]) => runCli(['--workspace', join(work, 'ws'), ...args])
 
 let work: string
 let demo: string

@@ -1,37 +1,16 @@
 // `cxr-studio score` and `validate-submission` end to end, on a generated demo dataset.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { execFile } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { generateDemo } from '../../main/core/demo'
 import { indexFolder } from '../../main/core/dicom/index-folder'
 import { referenceScore } from './reference-scorer'
+import { runCli } from '../cli'
 
-const CLI = join(import.meta.dirname, '..', '..', 'bin', 'cxr-studio.mjs')
 const BUILT = join(import.meta.dirname, '..', '..', 'out', 'node', 'cli.js')
 
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-async function cli(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [
-      CLI,
-      '--workspace',
-      join(work, 'ws'),
-      ...args
-    ])
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+const cli = (...args: string[]) => runCli(['--workspace', join(work, 'ws'), ...args])
 
 let work: string
 let demo: string

@@ -1,6 +1,5 @@
 // `cxr-studio train | submit | predict | evaluate` through the built CLI and its worker processes
 // (needs `npm run build:node`, which `npm test` runs first).
-import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -9,17 +8,11 @@ import { openDataset } from '../../../main/core/dataset'
 import { parseSubmissionCsv } from '../../../main/core/submission/submission-csv'
 import { hasErrors, validateSubmission } from '../../../main/core/submission/validate'
 import { demoDataset, tempDir } from '../helpers'
+import { runCli } from '../../cli'
 
-const CLI = join(__dirname, '../../../bin/cxr-studio.mjs')
 const BUILT = join(__dirname, '../../../out/node/train-worker.js')
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr })
-    })
-  })
-}
+const cli = runCli
 
 let root: string
 let workspace: string
