@@ -1,25 +1,13 @@
 // Electron security checklist, applied once for the whole app: a privileged cxr:// scheme instead of
-// file://, a strict CSP, no permissions but notifications, no navigation, no new windows, no <webview>.
+// file://, the CSP of common/csp.ts (the web host sends the same), no permissions but notifications,
+// no navigation, no new windows, no <webview>.
 import { app, net, protocol, session, type Session } from 'electron'
 import { extname, join, normalize, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { CONTENT_SECURITY_POLICY as CSP } from '../../common/csp'
 
 export const APP_SCHEME = 'cxr'
 export const APP_ORIGIN = `${APP_SCHEME}://app`
-
-/** Same policy as renderer/index.html's <meta> tag. */
-export const CSP = [
-  "default-src 'self'",
-  "script-src 'self' 'wasm-unsafe-eval'",
-  "style-src 'self'",
-  "img-src 'self' data: blob:",
-  "connect-src 'self'",
-  "worker-src 'self' blob:",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'"
-].join('; ')
 
 /** Must run before `app.ready`. */
 export function registerAppScheme(): void {

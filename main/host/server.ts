@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { calls, HTTP_EVENTS_PATH, isCallName, type EventName } from '../../common/contract'
 import { BINARY_CONTENT_TYPE, frameHeader } from '../../common/contract/binary-frame'
+import { CONTENT_SECURITY_POLICY } from '../../common/csp'
 import { checkAccess, isLoopbackAddress, newToken, tokenCookieName, type AccessPolicy } from './access'
 import { dispatch, type Handlers } from '../backend/dispatch'
 import { serveStatic } from './static-files'
@@ -50,7 +51,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
 
   async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://placeholder')
-    setSecurityHeaders(res, req.headers.host ?? '')
+    setSecurityHeaders(res)
     const access = checkAccess(policy, req.headers, url)
     if (!access.allowed) return sendText(res, access.status, access.reason)
 
@@ -157,29 +158,14 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   }
 }
 
-function setSecurityHeaders(res: ServerResponse, host: string): void {
-  res.setHeader('content-security-policy', contentSecurityPolicy(host))
+function setSecurityHeaders(res: ServerResponse): void {
+  // the Electron app sends the same policy (common/csp.ts); 'self' covers the event socket
+  res.setHeader('content-security-policy', CONTENT_SECURITY_POLICY)
   res.setHeader('x-content-type-options', 'nosniff')
   res.setHeader('x-frame-options', 'DENY')
   res.setHeader('referrer-policy', 'no-referrer')
   res.setHeader('cross-origin-opener-policy', 'same-origin')
   res.setHeader('cross-origin-resource-policy', 'same-origin')
-}
-
-/** The same policy as the <meta> tag in renderer/index.html, plus the event socket's ws: origin. */
-export function contentSecurityPolicy(host: string): string {
-  return [
-    "default-src 'self'",
-    "script-src 'self' 'wasm-unsafe-eval'",
-    "style-src 'self'",
-    "img-src 'self' data: blob:",
-    `connect-src 'self' ws://${host}`,
-    "worker-src 'self' blob:",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'"
-  ].join('; ')
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
