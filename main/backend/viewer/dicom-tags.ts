@@ -1,9 +1,7 @@
 // The viewer's tag panel: every element of a file up to the pixel data, with names and readable values.
-import { readFile } from 'node:fs/promises'
-import { inflateRawSync } from 'node:zlib'
-import dicomParser from 'dicom-parser'
+import type dicomParser from 'dicom-parser'
 import type { DicomTag } from '../../../common/contract'
-import { FileReadError } from '../../core/errors'
+import { readHeaderDataSet } from '../../core/dicom/header'
 import { formatTag, lookupTag } from './dicom-dictionary'
 
 const MAX_VALUE_CHARS = 200
@@ -17,22 +15,12 @@ const NUMBER_VRS: Record<string, [keyof dicomParser.DataSet, number]> = {
 }
 const BINARY_VRS = new Set(['OB', 'OW', 'OF', 'OD', 'OL', 'UN'])
 
+/**
+ * Reads the header the way the indexer does (a prefix of the file; a deflated data set inflated only
+ * as far as its pixel data, under the same cap), so the panel never costs more than the index did.
+ */
 export async function readDicomTags(absPath: string, displayPath: string): Promise<DicomTag[]> {
-  const bytes = await readFile(absPath).catch((err: Error) => {
-    throw new FileReadError(displayPath, err.message)
-  })
-  let dataSet: dicomParser.DataSet
-  try {
-    dataSet = dicomParser.parseDicom(bytes, { untilTag: 'x7fe00010', inflater: inflate })
-  } catch (err) {
-    const reason =
-      err instanceof Error
-        ? err.message
-        : typeof err === 'string'
-          ? err
-          : ((err as { exception?: string })?.exception ?? 'not a DICOM file')
-    throw new FileReadError(displayPath, `cannot read the DICOM header (${reason})`)
-  }
+  const { dataSet } = await readHeaderDataSet(absPath, displayPath)
   const tags: DicomTag[] = []
   listElements(dataSet, 0, tags)
   return tags
@@ -79,13 +67,4 @@ function valueOf(
 
 function isPrivate(key: string): boolean {
   return parseInt(key.slice(1, 5), 16) % 2 === 1
-}
-
-/** Deflated Explicit VR Little Endian: everything after the file meta group is raw-deflated. */
-function inflate(bytes: Uint8Array, position: number): Uint8Array {
-  const inflated = inflateRawSync(bytes.subarray(position))
-  const whole = new Uint8Array(position + inflated.length)
-  whole.set(bytes.subarray(0, position))
-  whole.set(inflated, position)
-  return whole
 }

@@ -11,8 +11,9 @@ import { decodeJpegLossless } from './codecs/jpeg-lossless'
 import { decodeRle } from './codecs/rle'
 import { type CodecFrame, decodeJpeg2000, decodeJpeg8, decodeJpegLs } from './codecs/wasm'
 import { encapsulatedFrame, nativeFrame } from './frames'
-import { imageFacts } from './header'
-import { PIXEL_DATA, parseComplete } from './parse'
+import { parseWholeFile } from './deflated'
+import { imageFacts } from './facts'
+import { PIXEL_DATA } from './parse'
 import { colourToGrey, toStoredValues } from './stored-values'
 import { TS, isNative, transferSyntaxName, unsupportedReason } from './transfer-syntax'
 
@@ -96,7 +97,7 @@ export function decodeBytes(bytes: Uint8Array, path: string): Promise<DecodedIma
 
 /** `owned`: nobody else holds `bytes`, so native pixels may be viewed and masked in place. */
 async function decodeOwnBytes(bytes: Uint8Array, path: string, owned: boolean): Promise<DecodedImage> {
-  const { dataSet, transferSyntaxUid } = parseComplete(bytes, path)
+  const { dataSet, transferSyntaxUid } = await parseWholeFile(bytes, path)
   const facts = imageFacts(dataSet)
   if (!facts.rows || !facts.columns)
     throw new FileReadError(path, 'no image size: Rows (0028,0010) or Columns (0028,0011) missing or 0')

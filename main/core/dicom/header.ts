@@ -5,7 +5,9 @@ import { close, fstat, open, read, type Stats } from 'node:fs'
 import { promisify } from 'node:util'
 import type { ImageRecord } from '../../../common/domain'
 import { FileReadError, errorMessage } from '../errors'
-import { PIXEL_DATA, parseUntilPixelData } from './parse'
+import { inflateHeader } from './deflated'
+import { imageFacts, text, type ImageFacts } from './facts'
+import { PIXEL_DATA, parseUntilPixelData, readFileMeta, type ParseOutcome } from './parse'
 import { TS, isNative, isSupportedTransferSyntax, unsupportedReason } from './transfer-syntax'
 
 // plain fd calls: FileHandle objects cost about a third of the indexing time on small reads
@@ -22,46 +24,6 @@ const MAX_HEADER = 64 * 1024 * 1024
 
 /** `[train/|test/]<study>/<series>/<image>.dcm`, the Kaggle SIIM-FISABIO-RSNA layout. */
 const KAGGLE_PATH = /^(?:(?:train|test)\/)?([^/]+)\/([^/]+)\/([^/]+)\.dcm$/i
-
-function numbers(dataSet: DataSet, tag: string): number[] | null {
-  const count = dataSet.numStringValues(tag)
-  if (!count) return null
-  const values: number[] = []
-  for (let i = 0; i < count; i++) {
-    const value = dataSet.floatString(tag, i)
-    if (value !== undefined && Number.isFinite(value)) values.push(value)
-  }
-  return values.length ? values : null
-}
-
-function text(dataSet: DataSet, tag: string): string | null {
-  const value = dataSet.string(tag)?.replace(/\0/g, '').trim()
-  return value ? value : null
-}
-
-/** Header facts of a parsed data set (shared by readHeader and the decoder). */
-export function imageFacts(dataSet: DataSet) {
-  const bitsAllocated = dataSet.uint16('x00280100') ?? 0
-  const bitsStored = dataSet.uint16('x00280101') ?? bitsAllocated
-  const spacing = numbers(dataSet, 'x00280030') ?? numbers(dataSet, 'x00181164')
-  return {
-    rows: dataSet.uint16('x00280010') ?? 0,
-    columns: dataSet.uint16('x00280011') ?? 0,
-    numberOfFrames: Math.max(1, dataSet.intString('x00280008') ?? 1),
-    samplesPerPixel: dataSet.uint16('x00280002') ?? 1,
-    bitsAllocated,
-    bitsStored,
-    highBit: dataSet.uint16('x00280102') ?? bitsStored - 1,
-    pixelRepresentation: dataSet.uint16('x00280103') ?? 0,
-    photometric: text(dataSet, 'x00280004') ?? 'MONOCHROME2',
-    modality: text(dataSet, 'x00080060'),
-    pixelSpacing: spacing && spacing.length >= 2 ? ([spacing[0], spacing[1]] as [number, number]) : null,
-    windowCenter: numbers(dataSet, 'x00281050'),
-    windowWidth: numbers(dataSet, 'x00281051'),
-    rescaleSlope: numbers(dataSet, 'x00281053')?.[0] || 1,
-    rescaleIntercept: numbers(dataSet, 'x00281052')?.[0] ?? 0
-  }
-}
 
 /** Study/series/image ids: from a Kaggle-layout path, else from the UIDs, else from the file name. */
 export function imageIds(
@@ -81,7 +43,7 @@ export function imageIds(
   }
 }
 
-function checkImage(path: string, facts: ReturnType<typeof imageFacts>): void {
+function checkImage(path: string, facts: ImageFacts): void {
   if (!facts.rows || !facts.columns)
     throw new FileReadError(path, 'no image size: Rows (0028,0010) or Columns (0028,0011) missing or 0')
   if (![1, 8, 16, 32].includes(facts.bitsAllocated))
@@ -168,6 +130,62 @@ export async function readHeaderWithStat(
   relPath: string,
   known?: Pick<Stats, 'size' | 'mtimeMs'>
 ): Promise<ImageRecord> {
+  return withFile(absPath, relPath, async (fd) => {
+    const stat = known ?? (await fstatFd(fd))
+    const size = stat.size
+    const { dataSet, transferSyntaxUid, prefix } = await readDataSetPrefix(fd, size, relPath)
+    const pixelData = dataSet.elements[PIXEL_DATA]
+    if (!pixelData) throw new FileReadError(relPath, 'no pixel data (7FE0,0010): not an image')
+    // an image that cannot be decoded is no use to the viewer or training: say so when indexing
+    if (!isSupportedTransferSyntax(transferSyntaxUid))
+      throw new FileReadError(relPath, unsupportedReason(transferSyntaxUid))
+    const facts = imageFacts(dataSet)
+    checkImage(relPath, facts)
+    // deflated data sets have offsets into the inflated bytes, so only the others can be checked here
+    if (!isNative(transferSyntaxUid) && pixelData.hadUndefinedLength) {
+      await checkEncapsulatedItems(fd, prefix, pixelData.dataOffset, size, relPath)
+    } else if (
+      isNative(transferSyntaxUid) &&
+      transferSyntaxUid !== TS.deflatedLittle &&
+      !pixelData.hadUndefinedLength
+    ) {
+      const frameBytes = Math.ceil(
+        (facts.rows * facts.columns * facts.samplesPerPixel * facts.bitsAllocated) / 8
+      )
+      if (pixelData.dataOffset + frameBytes > size) {
+        throw new FileReadError(
+          relPath,
+          `truncated file: pixel data needs ${frameBytes} bytes, file ends ${size - pixelData.dataOffset} bytes after its start`
+        )
+      }
+    }
+    return {
+      path: relPath,
+      ...imageIds(relPath, dataSet),
+      sopInstanceUid: text(dataSet, 'x00080018'),
+      ...facts,
+      transferSyntaxUid,
+      size,
+      mtimeMs: stat.mtimeMs
+    }
+  })
+}
+
+/**
+ * The data set of `absPath` up to its pixel data element (for the viewer's tag panel), read the way
+ * the indexer reads it: a growing prefix, and a deflated data set inflated only that far.
+ */
+export function readHeaderDataSet(
+  absPath: string,
+  relPath: string
+): Promise<{ dataSet: DataSet; transferSyntaxUid: string }> {
+  return withFile(absPath, relPath, async (fd) => {
+    const { dataSet, transferSyntaxUid } = await readDataSetPrefix(fd, (await fstatFd(fd)).size, relPath)
+    return { dataSet, transferSyntaxUid }
+  })
+}
+
+async function withFile<T>(absPath: string, relPath: string, use: (fd: number) => Promise<T>): Promise<T> {
   let fd: number
   try {
     fd = await openFd(absPath, 'r')
@@ -178,64 +196,57 @@ export async function readHeaderWithStat(
     )
   }
   try {
-    const stat = known ?? (await fstatFd(fd))
-    const size = stat.size
-    if (size === 0) throw new FileReadError(relPath, 'empty file (0 bytes)')
-    let bytes = new Uint8Array(0)
-    let want = Math.min(size, FIRST_CHUNK)
-    for (;;) {
-      const grown = new Uint8Array(want)
-      grown.set(bytes)
-      const bytesRead = await readFd(fd, grown, bytes.length, want - bytes.length, bytes.length)
-      bytes = grown.subarray(0, bytes.length + bytesRead)
-      const complete = bytes.length >= size || bytesRead === 0
-      const outcome = parseUntilPixelData(bytes, relPath, complete)
-      if (outcome !== 'more') {
-        const { dataSet, transferSyntaxUid } = outcome
-        const pixelData = dataSet.elements[PIXEL_DATA]
-        if (!pixelData) throw new FileReadError(relPath, 'no pixel data (7FE0,0010): not an image')
-        // an image that cannot be decoded is no use to the viewer or training: say so when indexing
-        if (!isSupportedTransferSyntax(transferSyntaxUid))
-          throw new FileReadError(relPath, unsupportedReason(transferSyntaxUid))
-        const facts = imageFacts(dataSet)
-        checkImage(relPath, facts)
-        // deflated data sets have offsets into the inflated bytes, so only the others can be checked here
-        if (!isNative(transferSyntaxUid) && pixelData.hadUndefinedLength) {
-          await checkEncapsulatedItems(fd, bytes, pixelData.dataOffset, size, relPath)
-        } else if (
-          isNative(transferSyntaxUid) &&
-          transferSyntaxUid !== TS.deflatedLittle &&
-          !pixelData.hadUndefinedLength
-        ) {
-          const frameBytes = Math.ceil(
-            (facts.rows * facts.columns * facts.samplesPerPixel * facts.bitsAllocated) / 8
-          )
-          if (pixelData.dataOffset + frameBytes > size) {
-            throw new FileReadError(
-              relPath,
-              `truncated file: pixel data needs ${frameBytes} bytes, file ends ${size - pixelData.dataOffset} bytes after its start`
-            )
-          }
-        }
-        return {
-          path: relPath,
-          ...imageIds(relPath, dataSet),
-          sopInstanceUid: text(dataSet, 'x00080018'),
-          ...facts,
-          transferSyntaxUid,
-          size,
-          mtimeMs: stat.mtimeMs
-        }
-      }
-      if (complete) throw new FileReadError(relPath, 'truncated file')
-      if (want >= MAX_HEADER)
-        throw new FileReadError(
-          relPath,
-          `no pixel data within the first ${MAX_HEADER >> 20} MB of the header`
-        )
-      want = Math.min(size, want * 4, MAX_HEADER)
-    }
+    return await use(fd)
   } finally {
     await closeFd(fd)
+  }
+}
+
+/**
+ * Reads a prefix of the file, four times longer each time, until it holds the pixel data element.
+ * Returns the data set up to there and the prefix read (the file's own bytes, never inflated ones).
+ */
+async function readDataSetPrefix(
+  fd: number,
+  size: number,
+  relPath: string
+): Promise<{ dataSet: DataSet; transferSyntaxUid: string; prefix: Uint8Array }> {
+  if (size === 0) throw new FileReadError(relPath, 'empty file (0 bytes)')
+  let bytes = new Uint8Array(0)
+  let want = Math.min(size, FIRST_CHUNK)
+  for (;;) {
+    const grown = new Uint8Array(want)
+    grown.set(bytes)
+    const bytesRead = await readFd(fd, grown, bytes.length, want - bytes.length, bytes.length)
+    bytes = grown.subarray(0, bytes.length + bytesRead)
+    const complete = bytes.length >= size || bytesRead === 0
+    const meta = readFileMeta(bytes, relPath, complete)
+    let outcome: ParseOutcome
+    if (meta !== 'more' && meta.transferSyntaxUid === TS.deflatedLittle) {
+      const rest = fileFrom(fd, meta.dataSetStart, size, bytes)
+      outcome = await inflateHeader(bytes.subarray(0, meta.dataSetStart), rest, relPath)
+    } else outcome = meta === 'more' ? 'more' : parseUntilPixelData(bytes, relPath, complete)
+    if (outcome !== 'more') return { ...outcome, prefix: bytes }
+    if (complete) throw new FileReadError(relPath, 'truncated file')
+    if (want >= MAX_HEADER)
+      throw new FileReadError(relPath, `no pixel data within the first ${MAX_HEADER >> 20} MB of the header`)
+    want = Math.min(size, want * 4, MAX_HEADER)
+  }
+}
+
+/** The file's bytes from `start` on: first those already read, then 64 kB reads as they are asked for. */
+async function* fileFrom(
+  fd: number,
+  start: number,
+  size: number,
+  read: Uint8Array
+): AsyncGenerator<Uint8Array> {
+  if (start < read.length) yield read.subarray(start)
+  for (let position = Math.max(start, read.length); position < size;) {
+    const piece = new Uint8Array(Math.min(64 * 1024, size - position))
+    const bytesRead = await readFd(fd, piece, 0, piece.length, position)
+    if (bytesRead === 0) return
+    yield piece.subarray(0, bytesRead)
+    position += bytesRead
   }
 }

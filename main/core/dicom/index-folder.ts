@@ -18,7 +18,7 @@ export interface IndexOptions {
 }
 
 /** Bump when ImageRecord or the reading rules change, so old caches are ignored. */
-export const INDEX_CACHE_VERSION = 2
+export const INDEX_CACHE_VERSION = 3
 
 interface CacheEntry {
   size: number

@@ -1,8 +1,8 @@
 // Parsing DICOM Part 10 bytes with dicom-parser, turning its string exceptions into FileReadErrors
-// that say what is wrong with the file.
+// that say what is wrong with the file. Deflated data sets are inflated before they get here
+// (deflated.ts), under a cap, so nothing in this module ever inflates.
 import * as dicomParserModule from 'dicom-parser'
 import type { DataSet } from 'dicom-parser'
-import { constants, inflateRawSync } from 'node:zlib'
 import { FileReadError, errorMessage } from '../errors'
 import { TS } from './transfer-syntax'
 
@@ -15,14 +15,17 @@ export const dicomParser = ((dicomParserModule as unknown as { default?: typeof 
 /** Result of parsing a (possibly partial) file: a data set, or 'more' when the bytes ended too soon. */
 export type ParseOutcome = { dataSet: DataSet; transferSyntaxUid: string } | 'more'
 
-/** Inflates the deflated data set; tolerates a cut-off stream so a header can be read from a prefix. */
-function inflater(bytes: Uint8Array, position: number): Uint8Array {
-  const inflated = inflateRawSync(bytes.subarray(position), { finishFlush: constants.Z_SYNC_FLUSH })
-  const full = new Uint8Array(position + inflated.length)
-  full.set(bytes.subarray(0, position), 0)
-  full.set(inflated, position)
-  return full
+/** What the preamble and file meta group say: the transfer syntax and where the data set starts. */
+export interface FileMeta {
+  transferSyntaxUid: string
+  dataSetStart: number
 }
+
+/**
+ * dicom-parser calls this for a deflated data set. Callers hand it bytes whose data set is already
+ * inflated (see deflated.ts), so it passes them through: inflating here could not be capped.
+ */
+const alreadyInflated = (bytes: Uint8Array): Uint8Array => bytes
 
 function hex4(n: number): string {
   return n.toString(16).toUpperCase().padStart(4, '0')
@@ -71,9 +74,57 @@ function isOverrun(message: string): boolean {
   )
 }
 
+/** dicom-parser throws strings, Errors, or `{ exception, dataSet }`: the message inside. */
+function parserMessage(err: unknown): string {
+  return errorMessage((err as { exception?: unknown })?.exception ?? err)
+}
+
+/** A FileReadError for what dicom-parser threw while reading a complete file of `length` bytes. */
+function parseFailure(err: unknown, path: string, length: number): FileReadError {
+  const message = parserMessage(err)
+  if (isOverrun(message))
+    return new FileReadError(
+      path,
+      `truncated file: the data set ends in the middle of an element (${length} bytes)`
+    )
+  if (/0002,0010/.test(message))
+    return new FileReadError(path, 'the file meta group has no transfer syntax (0002,0010)')
+  return new FileReadError(path, `malformed DICOM data set: ${message.replace(/^dicomParser[.:]\s*/, '')}`)
+}
+
 /**
- * Parses `bytes` (the whole file when `complete`, else a prefix) up to the pixel data element.
- * Returns 'more' when a prefix ended before the pixel data element; throws FileReadError otherwise.
+ * Reads the preamble and file meta group of `bytes` (the whole file when `complete`, else a prefix).
+ * Returns 'more' when a prefix ends inside the meta group; throws FileReadError otherwise.
+ */
+export function readFileMeta(bytes: Uint8Array, path: string, complete: boolean): FileMeta | 'more' {
+  if (bytes.length === 0) throw new FileReadError(path, 'empty file (0 bytes)')
+  const rawSyntax = checkPrefix(bytes, path, complete)
+  if (rawSyntax) return { transferSyntaxUid: rawSyntax, dataSetStart: 0 }
+  let meta: DataSet & { position?: number }
+  try {
+    meta = dicomParser.readPart10Header(bytes)
+  } catch (err) {
+    if (!complete) return 'more'
+    throw parseFailure(err, path, bytes.length)
+  }
+  const dataSetStart = meta.position ?? bytes.length
+  // a prefix that ends with the meta group may not hold all of it
+  if (!complete && dataSetStart >= bytes.length) return 'more'
+  if (dataSetStart > bytes.length)
+    throw new FileReadError(
+      path,
+      `truncated file: the file meta group ends in the middle of an element (${bytes.length} bytes)`
+    )
+  if (!meta.elements.x00020010)
+    throw new FileReadError(path, 'the file meta group has no transfer syntax (0002,0010)')
+  return { transferSyntaxUid: (meta.string('x00020010') ?? '').replace(/\0/g, '').trim(), dataSetStart }
+}
+
+/**
+ * Parses `bytes` (the whole file when `complete`, else a prefix) up to the pixel data element, or
+ * to the end when `untilPixelData` is false. A deflated data set must already be inflated in
+ * `bytes` (deflated.ts). Returns 'more' when a prefix ended before the pixel data element; throws
+ * FileReadError otherwise.
  */
 export function parseUntilPixelData(
   bytes: Uint8Array,
@@ -87,38 +138,48 @@ export function parseUntilPixelData(
   try {
     dataSet = dicomParser.parseDicom(bytes, {
       untilTag: untilPixelData ? PIXEL_DATA : undefined,
-      inflater,
+      inflater: alreadyInflated,
       ...(rawSyntax ? { TransferSyntaxUID: rawSyntax } : {})
     })
   } catch (err) {
-    const inner = (err as { exception?: unknown })?.exception ?? err
-    const message = errorMessage(inner)
     if (!complete) return 'more'
-    if (isOverrun(message))
-      throw new FileReadError(
-        path,
-        `truncated file: the data set ends in the middle of an element (${bytes.length} bytes)`
-      )
-    if (/0002,0010/.test(message))
-      throw new FileReadError(path, 'the file meta group has no transfer syntax (0002,0010)')
-    if (/incorrect header check|invalid (block|stored|distance)|inflate/i.test(message)) {
-      throw new FileReadError(path, `deflated data set cannot be inflated: ${message}`)
-    }
-    throw new FileReadError(path, `malformed DICOM data set: ${message.replace(/^dicomParser[.:]\s*/, '')}`)
+    throw parseFailure(err, path, bytes.length)
   }
   if (!dataSet.elements[PIXEL_DATA] && untilPixelData && !complete) return 'more'
   const transferSyntaxUid = rawSyntax ?? (dataSet.string('x00020010') ?? '').replace(/\0/g, '').trim()
   return { dataSet, transferSyntaxUid }
 }
 
-/** Parses a complete file; the pixel data element must be present. */
+/**
+ * Parses an inflated deflated data set on its own (no meta group: the syntax is known, and copying
+ * a whole image behind the meta bytes would cost its size again).
+ */
+export function parseInflatedDataSet(inflated: Uint8Array, path: string): DataSet {
+  const api = dicomParser as unknown as {
+    DataSet: new (parser: unknown, byteArray: Uint8Array, elements: Record<string, unknown>) => DataSet
+  }
+  const dataSet = new api.DataSet(dicomParser.littleEndianByteArrayParser, inflated, {})
+  dataSet.warnings = []
+  try {
+    const stream = new dicomParser.ByteStream(dicomParser.littleEndianByteArrayParser, inflated, 0)
+    dicomParser.parseDicomDataSetExplicit(dataSet, stream, inflated.length)
+  } catch (err) {
+    throw parseFailure(err, path, inflated.length)
+  }
+  return dataSet
+}
+
+/** Parses a complete file whose data set is not deflated; the pixel data element must be present. */
 export function parseComplete(
   bytes: Uint8Array,
   path: string
 ): { dataSet: DataSet; transferSyntaxUid: string } {
   const outcome = parseUntilPixelData(bytes, path, true, false)
   if (outcome === 'more') throw new FileReadError(path, 'truncated file')
-  if (!outcome.dataSet.elements[PIXEL_DATA])
-    throw new FileReadError(path, 'no pixel data (7FE0,0010): not an image')
+  requirePixelData(outcome.dataSet, path)
   return outcome
+}
+
+export function requirePixelData(dataSet: DataSet, path: string): void {
+  if (!dataSet.elements[PIXEL_DATA]) throw new FileReadError(path, 'no pixel data (7FE0,0010): not an image')
 }
