@@ -41,8 +41,18 @@ export async function dispatch<K extends CallName>(
 ): Promise<Envelope<ResponseOf<K>>> {
   const parsed = parseRequest(name, raw)
   if (!parsed.ok) return parsed
+  return runHandler(handlers, name, parsed.value, options)
+}
+
+/** Runs the handler on a request `parseRequest` accepted (for a transport that answers invalid requests itself). */
+export async function runHandler<K extends CallName>(
+  handlers: Handlers,
+  name: K,
+  request: ParsedRequestOf<K>,
+  options: DispatchOptions = {}
+): Promise<Envelope<ResponseOf<K>>> {
   try {
-    const value = await handlers[name](parsed.value)
+    const value = await handlers[name](request)
     if (options.validateResponses) checkResponse(name, value)
     return { ok: true, value }
   } catch (err) {

@@ -42,7 +42,7 @@ export function checkAccess(policy: AccessPolicy, headers: IncomingHttpHeaders, 
     return { allowed: false, status: 403, reason: 'cross-site requests are refused' }
   }
   const fromQuery = url.searchParams.get('token')
-  const presented = [tokenFromHeader(headers), tokenFromCookie(headers, policy.port), fromQuery].filter(
+  const presented = [tokenFromHeader(headers), ...tokensFromCookies(headers, policy.port), fromQuery].filter(
     (value): value is string => Boolean(value)
   )
   if (presented.length === 0) {
@@ -78,13 +78,19 @@ function tokenFromHeader(headers: IncomingHttpHeaders): string | null {
   return match ? match[1] : null
 }
 
-function tokenFromCookie(headers: IncomingHttpHeaders, port: number): string | null {
+/**
+ * Every value of our cookie, as sent. The token is hex and set without encoding, so nothing is
+ * decoded (a malformed escape cannot throw), and a cookie planted under the same name by another
+ * page of this machine (cookies ignore ports) cannot hide the real one: any of them may match.
+ */
+function tokensFromCookies(headers: IncomingHttpHeaders, port: number): string[] {
   const name = tokenCookieName(port)
+  const values: string[] = []
   for (const part of (headers.cookie ?? '').split(';')) {
-    const [key, ...rest] = part.trim().split('=')
-    if (key === name) return decodeURIComponent(rest.join('='))
+    const equals = part.indexOf('=')
+    if (equals > 0 && part.slice(0, equals).trim() === name) values.push(part.slice(equals + 1).trim())
   }
-  return null
+  return values
 }
 
 function sameToken(candidate: string, token: string): boolean {

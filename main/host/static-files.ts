@@ -3,6 +3,8 @@ import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import type { ServerResponse } from 'node:http'
 import { extname, join, normalize, sep } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { decodePathname } from './http-error'
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -18,13 +20,16 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json'
 }
 
-/** Returns false when there is no such file, so the caller can answer 404. */
+/**
+ * Returns false when there is no such file, so the caller can answer 404. A client that goes away
+ * mid-file rejects (premature close) and the file is closed.
+ */
 export async function serveStatic(
   rendererDir: string,
   pathname: string,
   res: ServerResponse
 ): Promise<boolean> {
-  const relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '')
+  const relative = pathname === '/' ? 'index.html' : decodePathname(pathname).replace(/^\/+/, '')
   const file = normalize(join(rendererDir, relative))
   if (!file.startsWith(normalize(rendererDir) + sep) || relative.includes('\0')) return false
   const info = await stat(file).catch(() => null)
@@ -37,8 +42,6 @@ export async function serveStatic(
     'cache-control',
     relative.startsWith('assets/') ? 'private, max-age=31536000, immutable' : 'no-cache'
   )
-  await new Promise<void>((resolve, reject) => {
-    createReadStream(file).on('error', reject).on('end', resolve).pipe(res)
-  })
+  await pipeline(createReadStream(file), res)
   return true
 }
