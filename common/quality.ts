@@ -29,6 +29,10 @@ export const QUALITY_RULES = {
     title: 'Train images whose study has no row in train_study_level.csv'
   },
   'duplicate-image-id': { severity: 'warning', title: 'Several files with the same imageId' },
+  'duplicate-sop-instance-uid': {
+    severity: 'warning',
+    title: 'Several files with the same SOP Instance UID (each listed under its own id)'
+  },
   'unlabelled-duplicate': {
     severity: 'warning',
     title: 'Images without boxes in a study that has boxed images (organisers: disregard)'

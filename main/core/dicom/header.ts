@@ -1,6 +1,7 @@
 // Header-only reading of one DICOM file: reads a small prefix and grows it only until the pixel
 // data element is reached, so indexing 4k x 4k images costs kilobytes per file, not megabytes.
 import type { DataSet } from 'dicom-parser'
+import { createHash } from 'node:crypto'
 import { close, fstat, open, read, type Stats } from 'node:fs'
 import { promisify } from 'node:util'
 import type { ImageRecord } from '../../../common/domain'
@@ -41,6 +42,34 @@ export function imageIds(
     seriesId: text(dataSet, 'x0020000e') ?? 'unknown-series',
     imageId: text(dataSet, 'x00080018') ?? fileStem
   }
+}
+
+/**
+ * Ids from a header (SOP Instance UID, else the file name) can repeat: one image exported twice, or
+ * IM0001 in every series folder. Kaggle-path ids are the names the label CSVs and submissions use,
+ * so they stay as they are (the quality report flags a repeat). Among the others, in path order, the
+ * first keeps its id and each later one gets `~` and 8 hex digits of a hash of its own path: the id
+ * then depends on that path alone and comes out the same at every re-index, whatever the order.
+ */
+export function distinctImageIds(records: readonly ImageRecord[]): ImageRecord[] {
+  const byPath = [...records].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+  const taken = new Set(byPath.filter((r) => KAGGLE_PATH.test(r.path)).map((r) => r.imageId))
+  const renamed = new Map<ImageRecord, string>()
+  for (const record of byPath) {
+    if (KAGGLE_PATH.test(record.path)) continue
+    let id = record.imageId
+    if (taken.has(id)) {
+      const hash = createHash('sha256').update(record.path).digest('hex')
+      for (let n = 8; taken.has(id); n++)
+        id = n <= hash.length ? `${record.imageId}~${hash.slice(0, n)}` : `${record.imageId}~${hash}~${n}`
+      renamed.set(record, id)
+    }
+    taken.add(id)
+  }
+  return records.map((record) => {
+    const id = renamed.get(record)
+    return id === undefined ? record : { ...record, imageId: id }
+  })
 }
 
 function checkImage(path: string, facts: ImageFacts): void {

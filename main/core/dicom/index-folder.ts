@@ -7,7 +7,7 @@ import type { DatasetIndex, FileError, ImageRecord, ProgressListener } from '../
 import { FileReadError, UserError, errorMessage } from '../errors'
 import { writeJsonAtomic } from '../fs-atomic'
 import { datasetCacheDir } from '../workspace'
-import { readHeaderWithStat } from './header'
+import { distinctImageIds, readHeaderWithStat } from './header'
 
 export interface IndexOptions {
   /** Workspace folder for the index cache; without it nothing is cached. */
@@ -224,5 +224,6 @@ export async function indexFolder(root: string, options: IndexOptions = {}): Pro
     } satisfies IndexCache)
   const byPath = (a: { path: string }, b: { path: string }) =>
     a.path < b.path ? -1 : a.path > b.path ? 1 : 0
-  return { root: absRoot, images: images.sort(byPath), errors: errors.sort(byPath) }
+  // ids are made distinct here, over the whole folder, so the cache keeps each file's own header ids
+  return { root: absRoot, images: distinctImageIds(images.sort(byPath)), errors: errors.sort(byPath) }
 }

@@ -57,6 +57,25 @@ export function labelRules(dataset: Dataset): QualityIssue[] {
     }
   }
 
+  // one image stored twice (e.g. in two transfer syntaxes): both are listed, under distinct ids
+  const filesByUid = groupBy(
+    dataset.images.filter((image) => image.record?.sopInstanceUid),
+    (image) => image.record!.sopInstanceUid!
+  )
+  for (const [uid, copies] of filesByUid) {
+    if (copies.length < 2) continue
+    for (const image of copies) {
+      const others = copies.filter((c) => c !== image).map((c) => c.record!.path)
+      found.push(
+        issue(
+          'duplicate-sop-instance-uid',
+          `${image.record!.path}: SOP Instance UID ${uid} is also in ${others.join(', ')}`,
+          where(image)
+        )
+      )
+    }
+  }
+
   for (const image of dataset.images) {
     const { record, label } = image
     const path = record?.path
