@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { execFile } from 'node:child_process'
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { execFile, execFileSync } from 'node:child_process'
+import {
+  copyFileSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -110,6 +119,35 @@ describe('cxr-studio index / decode', () => {
     expect(stderr).toMatch(
       /unsupported\.mpeg2\.dcm: unsupported transfer syntax 1\.2\.840\.10008\.1\.2\.4\.100 \(MPEG2 Main Profile\)/
     )
+  })
+
+  // DESIGN rule 6: `decode --npy /dev/null` as root used to rename a regular file over the device
+  it('decode --npy refuses a FIFO and a symlink to one (exit 1, the FIFO stays a FIFO)', async () => {
+    const file = fixturePath('files/mono2_u8.explicit.dcm')
+    const fifo = join(dir, 'out.fifo')
+    execFileSync('mkfifo', [fifo])
+    const link = join(dir, 'link.npy')
+    symlinkSync(fifo, link)
+    const direct = await run(['decode', file, '--npy', fifo], workspace)
+    expect(direct.code).toBe(1)
+    expect(direct.stderr).toBe(
+      `cxr-studio: ${fifo}: is a FIFO (named pipe), not a regular file; only regular files are replaced\n`
+    )
+    const linked = await run(['decode', file, '--npy', link], workspace)
+    expect(linked.code).toBe(1)
+    expect(linked.stderr).toContain(`${link}: is a symbolic link to ${fifo}, a FIFO (named pipe)`)
+    expect(lstatSync(fifo).isFIFO()).toBe(true)
+    expect(lstatSync(link).isSymbolicLink()).toBe(true)
+  })
+
+  it('decode --npy refuses to write over its own input file', async () => {
+    const input = join(dir, 'input.dcm')
+    copyFileSync(fixturePath('files/mono2_u8.explicit.dcm'), input)
+    const before = readFileSync(input)
+    const { code, stderr } = await run(['decode', input, '--npy', input], workspace)
+    expect(code).toBe(1)
+    expect(stderr).toBe(`cxr-studio: ${input}: is the input file ${input}; write the output elsewhere\n`)
+    expect(readFileSync(input).equals(before)).toBe(true)
   })
 
   it('decode without --npy is a usage error (exit 2)', async () => {

@@ -6,6 +6,7 @@ import { decodeFile } from '../../core/dicom/decode'
 import { encodeNpy } from '../../core/dicom/npy'
 import { UserError } from '../../core/errors'
 import { writeFileAtomic } from '../../core/fs-atomic'
+import { assertOutputAllowed, inputSource } from '../../core/write-target'
 import { printJson } from '../context'
 
 interface DecodeOptions {
@@ -37,6 +38,7 @@ export function registerDecode(program: Command): void {
         throw new UserError(
           `${options.npy}: PNG output is for the display image; add --display or write .npy`
         )
+      await assertOutputAllowed(out, [inputSource(resolve(file))])
       const image = await decodeFile(resolve(file), file)
       const shape = [image.rows, image.columns]
       let dtype: string
