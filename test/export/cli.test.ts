@@ -180,3 +180,29 @@ describe('the test split in an export (--test)', () => {
     expect(existsSync(join(plain, 'test.json'))).toBe(false)
   })
 })
+
+// DESIGN rule 6: `submit --out <dataset>/sample_submission.csv` overwrote the dataset's own file. The
+// output rule runs before the run is read, so a run folder that does not exist still shows it.
+describe('outputs of predict, submit and evaluate', () => {
+  const run = () => join(work, 'no-such-run')
+  it.each([
+    ['submit', ['--out', 'sample_submission.csv']],
+    ['predict', ['--out', 'predictions.json']],
+    ['predict', ['--out', '<outside>', '--submission', 'submission.csv']],
+    ['evaluate', ['--predictions', 'predictions.json']]
+  ])(
+    '%s %s refuses a file inside the dataset folder (exit 1) and leaves the folder as it was',
+    async (command, options) => {
+      const args = options.map((option, i) =>
+        i % 2 === 0 ? option : option === '<outside>' ? join(work, 'p.json') : join(demo, option)
+      )
+      const result = await cli(command, run(), demo, ...args)
+      expect(result.code).toBe(1)
+      const inside = args.find((arg) => arg.startsWith(demo))!
+      expect(result.stderr).toBe(
+        `cxr-studio: ${inside}: must not be inside the dataset folder ${demo}; source datasets are never written\n`
+      )
+      expect(snapshot(demo)).toEqual(before)
+    }
+  )
+})

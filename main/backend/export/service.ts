@@ -14,9 +14,9 @@ import type {
 import { UserError, errorMessage } from '../../core/errors'
 import { exportCoco } from '../../core/export/coco'
 import { COCO_RESULTS_FILES, cocoResults, writeCocoResults } from '../../core/export/coco-results'
-import { assertOutsideDataset } from '../../core/export/plan'
 import { exportSummaryLines, type ExportSummary } from '../../core/export/run'
 import { exportYolo } from '../../core/export/yolo'
+import { assertOutputAllowed, datasetSource } from '../../core/write-target'
 import type { PredictJobResult } from '../../ml/predict/job'
 import { writeKaggleSubmission } from '../../ml/predict/outputs'
 import { UNIFORM_PRIORS, type StudyPriors } from '../../ml/predict/study-level'
@@ -216,17 +216,15 @@ export class ExportService {
       ...(await this.options.datasets.recent.list()).map((r) => r.root),
       ...(datasetRoot ? [datasetRoot] : [])
     ]
-    for (const root of roots) {
-      try {
-        assertOutsideDataset(out, root)
-      } catch {
-        return `${out}: inside the dataset folder ${root}; datasets are never written`
-      }
+    // the one output rule of every command: not inside a dataset, and only a regular file replaced
+    try {
+      await assertOutputAllowed(out, roots.map(datasetSource), kind)
+    } catch (err) {
+      if (err instanceof UserError) return err.message
+      throw err
     }
     const info = await lstat(out).catch(() => null)
-    if (info && kind === 'file' && !info.isFile()) return `${out}: exists and is not a regular file`
     if (info && kind === 'folder') {
-      if (!info.isDirectory()) return `${out}: exists and is not a folder`
       const entries = await readdir(out).catch(() => [] as string[])
       if (entries.length > 0 && !entries.some((name) => EXPORT_MARKERS.includes(name)))
         return `${out}: holds other files (not an earlier export); choose an empty or new folder`

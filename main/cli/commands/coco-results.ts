@@ -2,7 +2,7 @@ import type { Command } from 'commander'
 import { resolve } from 'node:path'
 import { readPredictionsDocument } from '../../backend/prediction/document'
 import { COCO_RESULTS_FILES, cocoResults, writeCocoResults } from '../../core/export/coco-results'
-import { assertOutsideDataset } from '../../core/export/plan'
+import { assertOutputAllowed, datasetSource, inputSource } from '../../core/write-target'
 import { printJson } from '../context'
 
 export function registerCocoResults(program: Command): void {
@@ -18,7 +18,7 @@ export function registerCocoResults(program: Command): void {
     .action(async (file: string, options: { out: string; json?: boolean }) => {
       const doc = await readPredictionsDocument(resolve(file))
       const out = resolve(options.out)
-      assertOutsideDataset(out, doc.dataset)
+      await assertOutputAllowed(out, [datasetSource(doc.dataset), inputSource(resolve(file))], 'folder')
       const coco = cocoResults(doc.images, {
         dataset_root: doc.dataset,
         run: doc.run,

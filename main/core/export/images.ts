@@ -136,11 +136,16 @@ export function encodeGrayPng(pixels: Uint8Array | Uint16Array, width: number, h
   })
 }
 
+/** How an export writes a file; tests pass one that fills up like a small disk. */
+export type ExportFileWriter = (path: string, data: Uint8Array) => Promise<void>
+
 export interface WriteImagesOptions {
   datasetRoot: string
   outDir: string
   format: ImageFormat
   decoder: PixelDecoder
+  /** Default: writeFileAtomic. */
+  writeFile?: ExportFileWriter
   /** Images decoded at once: enough to keep the pool's workers busy, few enough to bound memory. */
   concurrency?: number
   onProgress?: ProgressListener
@@ -149,15 +154,24 @@ export interface WriteImagesOptions {
 
 export interface WrittenImages {
   written: Set<PlannedImage>
-  /** Images left out: they could not be decoded. */
+  /** Images left out: their DICOM could not be decoded (a problem of the dataset, listed). */
   errors: FileError[]
+  /** Images whose PNG could not be written (a problem of the output: the export failed), `path` the PNG. */
+  failed: FileError[]
+  /** Images not tried after a write found the disk full or read-only (`stoppedBy`: its errno code). */
+  notTried: number
+  stoppedBy: string | null
   /** Images written with values clamped (png16), one per image with the counts. */
   warnings: FileError[]
 }
 
+/** Write errors after which no other image can be written either: stop instead of decoding them all. */
+const DISK_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS'])
+
 /**
- * Writes one PNG per planned image. An image that cannot be decoded becomes an error and is
- * left out (the returned set holds the images that were written).
+ * Writes one PNG per planned image. An image that cannot be decoded becomes an error and is left
+ * out; one that cannot be written is a failure, and after a full or read-only disk the rest are not
+ * tried (the returned set holds the images that were written).
  */
 export async function writeExportImages(
   items: readonly PlannedImage[],
@@ -165,16 +179,20 @@ export async function writeExportImages(
 ): Promise<WrittenImages> {
   const written = new Set<PlannedImage>()
   const errors: FileError[] = []
+  const failed: FileError[] = []
   const warnings: FileError[] = []
+  const writeFile = options.writeFile ?? writeFileAtomic
+  let stoppedBy: string | null = null
   const total = items.length
   let next = 0
   let done = 0
   options.onProgress?.({ stage: 'export images', done, total })
 
   const work = async () => {
-    while (next < items.length) {
+    while (next < items.length && !stoppedBy) {
       options.signal?.throwIfAborted()
       const item = items[next++]
+      let png: { data: Uint8Array; clamped: ClampedValues | null }
       try {
         const decoded = await options.decoder.decode(join(options.datasetRoot, item.path), item.path)
         if (decoded.columns !== item.originalWidth || decoded.rows !== item.originalHeight) {
@@ -183,19 +201,27 @@ export async function writeExportImages(
           )
         }
         const { pixels, clamped } = exportPixels(decoded, options.format, item.width, item.height)
-        await writeFileAtomic(
-          join(options.outDir, exportedImagePath(item)),
-          encodeGrayPng(pixels, item.width, item.height)
-        )
-        written.add(item)
-        const warning = clamped && clampedWarning(clamped)
-        if (warning) warnings.push({ path: item.path, reason: warning })
+        png = { data: encodeGrayPng(pixels, item.width, item.height), clamped }
       } catch (err) {
         if (options.signal?.aborted) throw err
         errors.push({
           path: item.path,
           reason: `not exported: ${err instanceof FileReadError ? err.reason : errorMessage(err)}`
         })
+        options.onProgress?.({ stage: 'export images', done: ++done, total })
+        continue
+      }
+      const out = join(options.outDir, exportedImagePath(item))
+      try {
+        await writeFile(out, png.data)
+        written.add(item)
+        const warning = png.clamped && clampedWarning(png.clamped)
+        if (warning) warnings.push({ path: item.path, reason: warning })
+      } catch (err) {
+        if (options.signal?.aborted) throw err
+        failed.push({ path: out, reason: errorMessage(err) })
+        const code = errorCode(err)
+        if (code && DISK_ERRORS.has(code)) stoppedBy = code
       }
       options.onProgress?.({ stage: 'export images', done: ++done, total })
     }
@@ -204,5 +230,14 @@ export async function writeExportImages(
   // workers finish out of order: list in plan order, so two exports of the same data read the same
   const order = new Map(items.map((item, i) => [item.path, i]))
   for (const list of [errors, warnings]) list.sort((a, b) => order.get(a.path)! - order.get(b.path)!)
-  return { written, errors, warnings }
+  const pngOrder = new Map(items.map((item, i) => [join(options.outDir, exportedImagePath(item)), i]))
+  failed.sort((a, b) => pngOrder.get(a.path)! - pngOrder.get(b.path)!)
+  return { written, errors, failed, notTried: items.length - next, stoppedBy, warnings }
+}
+
+/** The errno code of an error or of its cause (writeFileAtomic wraps it in a UserError). */
+function errorCode(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e)
+    if (typeof e.code === 'string') return e.code
+  return undefined
 }

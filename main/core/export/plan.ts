@@ -1,7 +1,5 @@
 // What an export writes, before any file is touched: the kept images, their split, output size and
 // boxes in the output frame. COCO and YOLO both render this plan.
-import { basename, dirname, join, resolve, sep } from 'node:path'
-import { realpathSync } from 'node:fs'
 import type { Dataset, DatasetImage, FilterPolicy } from '../../../common/dataset'
 import { STUDY_CLASSES, type FileError, type StudyClass } from '../../../common/domain'
 import { applyPolicy } from '../dataset/policy'
@@ -196,25 +194,6 @@ function testItems(dataset: Dataset, size: number | undefined): PlannedImage[] {
         boxes: []
       }
     })
-}
-
-/** Refuses an output folder or file inside the dataset: source datasets are read-only. */
-export function assertOutsideDataset(outDir: string, datasetRoot: string): void {
-  const root = realPathOfNearest(datasetRoot)
-  const out = realPathOfNearest(outDir)
-  if (out === root || out.startsWith(root + sep))
-    throw new UserError(`${outDir}: an export must not be inside the dataset folder ${datasetRoot}`)
-}
-
-/** The real path of `path`, resolving symlinks of its nearest existing ancestor (it may not exist yet). */
-function realPathOfNearest(path: string): string {
-  const absolute = resolve(path)
-  try {
-    return realpathSync(absolute)
-  } catch {
-    const parent = dirname(absolute)
-    return parent === absolute ? absolute : join(realPathOfNearest(parent), basename(absolute))
-  }
 }
 
 /**

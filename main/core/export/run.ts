@@ -2,20 +2,26 @@
 import { resolve } from 'node:path'
 import type { Dataset } from '../../../common/dataset'
 import type { FileError, ProgressListener } from '../../../common/domain'
-import { UserError } from '../errors'
-import { PNG16_PIXELS, PNG8_PIXELS, writeExportImages, type PixelDecoder } from './images'
+import { UserError, errorMessage } from '../errors'
 import {
-  assertOutsideDataset,
-  planExport,
-  type ExportPlan,
-  type PlannedImage,
-  type PlanOptions
-} from './plan'
+  PNG16_PIXELS,
+  PNG8_PIXELS,
+  writeExportImages,
+  type ExportFileWriter,
+  type PixelDecoder,
+  type WrittenImages
+} from './images'
+import { assertOutputAllowed, datasetSource } from '../write-target'
+import { planExport, type ExportPlan, type PlannedImage, type PlanOptions } from './plan'
 
 export interface ExportOptions extends PlanOptions {
   outDir: string
   /** Decodes DICOMs for image export; default: a decode pool opened (and closed) for this export. */
   decoder?: PixelDecoder
+  /** How PNGs are written (default writeFileAtomic; tests simulate a full disk). */
+  writeFile?: ExportFileWriter
+  /** Images decoded and written at once (default 4). */
+  concurrency?: number
   onProgress?: ProgressListener
   signal?: AbortSignal
 }
@@ -76,7 +82,7 @@ export async function runExport(
   writeLabels: LabelWriter
 ): Promise<ExportSummary> {
   const outDir = resolve(options.outDir)
-  assertOutsideDataset(outDir, dataset.root)
+  await assertOutputAllowed(outDir, [datasetSource(dataset.root)], 'folder')
   const plan = planExport(dataset, options)
   if (plan.items.length === 0)
     throw new UserError(`${dataset.root}: no labelled train images to export (policy ${plan.options.policy})`)
@@ -85,6 +91,7 @@ export async function runExport(
 
   let items = plan.items
   let images = 0
+  let incomplete: WrittenImages | null = null
   if (plan.options.images) {
     const { decoder, close } = await openDecoder(options.decoder)
     try {
@@ -93,6 +100,8 @@ export async function runExport(
         outDir,
         format: plan.options.images.format,
         decoder,
+        writeFile: options.writeFile,
+        concurrency: options.concurrency,
         onProgress: options.onProgress,
         signal: options.signal
       })
@@ -100,15 +109,19 @@ export async function runExport(
       images = result.written.size
       errors.push(...result.errors)
       warnings.push(...result.warnings)
+      if (result.failed.length) incomplete = result
     } finally {
       await close()
     }
   }
   options.signal?.throwIfAborted()
+  if (incomplete) await failIncomplete(incomplete, () => writeLabels(plan, items, outDir), outDir)
   const files = await writeLabels(plan, items, outDir)
 
   const subsets = {} as ExportSummary['subsets']
-  for (const subset of plan.options.test ? (['train', 'val', 'test'] as const) : (['train', 'val'] as const)) {
+  for (const subset of plan.options.test
+    ? (['train', 'val', 'test'] as const)
+    : (['train', 'val'] as const)) {
     const inSubset = items.filter((item) => item.subset === subset)
     subsets[subset] = {
       images: inSubset.length,
@@ -127,6 +140,44 @@ export async function runExport(
     errors,
     warnings
   }
+}
+
+/** PNG write failures listed in the error; the rest are counted. */
+const LISTED_FAILURES = 3
+
+/**
+ * Ends an export some of whose images could not be written (a full disk, a read-only folder): the
+ * label files still describe the images that were written, so the folder is consistent, but the
+ * export fails, saying how many images are missing and why.
+ */
+async function failIncomplete(
+  result: WrittenImages,
+  writeLabels: () => Promise<string[]>,
+  outDir: string
+): Promise<never> {
+  const planned = result.written.size + result.errors.length + result.failed.length + result.notTried
+  const missing = result.failed.length + result.notTried
+  const reasons = result.failed
+    .slice(0, LISTED_FAILURES)
+    .map((f) => (f.reason.startsWith(f.path) ? f.reason : `${f.path}: ${f.reason}`))
+  if (result.failed.length > LISTED_FAILURES)
+    reasons.push(`and ${result.failed.length - LISTED_FAILURES} more`)
+  const stopped = result.notTried
+    ? `; ${result.notTried} not tried after the disk ${result.stoppedBy === 'EROFS' ? 'turned out read-only' : 'filled'}`
+    : ''
+  let labels: string
+  try {
+    await writeLabels()
+    labels = result.written.size
+      ? `the label files list the ${result.written.size} written`
+      : 'the label files list none'
+  } catch (err) {
+    labels = `the label files could not be written either: ${errorMessage(err)}`
+  }
+  throw new UserError(
+    `${outDir}: export incomplete: ${missing} of ${planned} image(s) not written ` +
+      `(${result.failed.length} failed: ${reasons.join('; ')}${stopped}); ${labels}`
+  )
 }
 
 /** Exports read each file once, so the pool's cache only needs to hold the images in flight. */

@@ -13,8 +13,8 @@ import {
   type CocoImport,
   type ImportedImage
 } from '../export/coco-import'
-import { assertOutsideDataset } from '../export/plan'
 import { writeFileAtomic } from '../fs-atomic'
+import { assertOutputAllowed, datasetSource, inputSource } from '../write-target'
 import { rowKindOf } from './prediction-string'
 import { boxMajority } from './study-rule'
 import { SUBMISSION_HEADER, type SubmissionRow } from './submission-csv'
@@ -57,7 +57,11 @@ export interface CocoSubmissionOutcome {
 
 export async function writeCocoSubmission(options: CocoSubmissionOptions): Promise<CocoSubmissionOutcome> {
   const { dataset } = options
-  assertOutsideDataset(options.outPath, dataset.root)
+  await assertOutputAllowed(options.outPath, [
+    datasetSource(dataset.root),
+    inputSource(options.cocoPath),
+    ...(options.imagesJson ? [inputSource(options.imagesJson)] : [])
+  ])
   const sizes = imageSizes(dataset)
   const imported = await importCoco(options.cocoPath, {
     imagesJson: options.imagesJson,

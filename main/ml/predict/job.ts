@@ -1,5 +1,6 @@
 // The prediction worker's three jobs and the summaries they send back (small: the files hold the rest).
 import type { FileError } from '../../../common/domain'
+import { assertOutputAllowed, datasetSource, inputSource, type ReadOnlySource } from '../../core/write-target'
 import { readRunConfig } from '../runs/run-folder'
 import type { RunConfigFile } from '../train/trainer'
 import { runEvaluation, type EvaluateOptions, type Evaluation } from './evaluate'
@@ -43,7 +44,26 @@ function summary(
   }
 }
 
+/**
+ * Checks every file the job will write before the minutes of prediction: never inside the folder it
+ * predicts (e.g. over its sample_submission.csv), never over a truth CSV it reads.
+ */
+async function assertOutputsAllowed(job: PredictJob): Promise<void> {
+  const sources: ReadOnlySource[] = [datasetSource(job.options.dicomDir)]
+  const outputs =
+    job.kind === 'predict'
+      ? [job.out, job.submission]
+      : job.kind === 'submit'
+        ? [job.out, job.predictions]
+        : [job.predictions]
+  if (job.kind === 'evaluate')
+    for (const truth of [job.options.studyCsv, job.options.imageCsv])
+      if (truth) sources.push(inputSource(truth))
+  for (const out of outputs) if (out) await assertOutputAllowed(out, sources)
+}
+
 export async function runPredictJob(job: PredictJob, ctx: PredictContext = {}): Promise<PredictJobResult> {
+  await assertOutputsAllowed(job)
   if (job.kind === 'evaluate') {
     const config = await readRunConfig<RunConfigFile>(job.options.run)
     const evaluation = await runEvaluation(

@@ -4,6 +4,7 @@
 import { join } from 'node:path'
 import { UserError } from '../../core/errors'
 import { writeJsonAtomic } from '../../core/fs-atomic'
+import { assertOutputAllowed, datasetSource } from '../../core/write-target'
 import { initBackend, type BackendInfo } from '../backend/ladder'
 import type { TrainingData } from '../data/prepare'
 import type { Detector } from '../detect/detector'
@@ -42,6 +43,7 @@ export async function openRun(args: TrainArgs, onLogLine?: (line: string) => voi
   let saved: RunConfigFile | null = null
   let resumeFrom: string | null = null
   let epochsDone = 0
+  await assertOutputAllowed(runDir, [datasetSource(args.dataset)], 'folder')
   if (args.resume) {
     saved = await readRunConfig<RunConfigFile>(runDir)
     resumeFrom = await findCheckpoint(runDir, 'last')
