@@ -4,6 +4,7 @@ import { app, BrowserWindow, dialog, ipcMain, Menu } from 'electron'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { CallName, Envelope, MenuCommand, RecentDataset } from '../../common/contract'
+import { workerScript } from '../core/worker-scripts'
 import { resolveWorkspace, WORKSPACE_ENV } from '../core/workspace'
 import { startBackend } from './backend-client'
 import { bindContract, sendEvent, senderCheck } from './ipc'
@@ -13,7 +14,11 @@ import { createMainWindow } from './window'
 
 /** out/main/index.js → the package root (also inside app.asar). */
 const appRoot = fileURLToPath(new URL('../..', import.meta.url))
-const devServerUrl = process.env.ELECTRON_RENDERER_URL
+/**
+ * electron-vite's dev server, in development only: a packaged app that took its page (and the IPC
+ * sender check's trusted origin) from the environment would run whatever a local process serves.
+ */
+const devServerUrl = app.isPackaged ? undefined : process.env.ELECTRON_RENDERER_URL
 const rendererUrl = devServerUrl ?? `${APP_ORIGIN}/index.html`
 const workspace = resolveWorkspace()
 /** `cxr-studio start DIR` passes the folder to open here. */
@@ -30,7 +35,8 @@ app.whenReady().then(() => {
   hardenApp(isAppUrl)
   serveRenderer(join(appRoot, 'out/renderer'))
 
-  const backend = startBackend(join(appRoot, 'out/node/backend-process.js'), {
+  // from app.asar.unpacked when packaged: a utility process needs the script as a real file
+  const backend = startBackend(workerScript('backend-process'), {
     ...process.env,
     [WORKSPACE_ENV]: workspace
   })

@@ -1,107 +1,18 @@
 // Electron main, wired against a fake `electron` module (no binary exists here): the window's
-// security settings, navigation and permission refusals, the cxr:// scheme's confinement, and the
-// IPC path to the back-end utility process.
-import { EventEmitter } from 'node:events'
+// security settings, navigation and permission refusals, the cxr:// scheme's confinement and CSP,
+// and the IPC path to the back-end utility process. packaged.test.ts and dev-server.test.ts load
+// main again as a packaged app and next to electron-vite's dev server.
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
 import { callNames, ipcChannel } from '../../common/contract'
+import { CONTENT_SECURITY_POLICY } from '../../common/csp'
+import type { Handlers } from '../../main/backend/dispatch'
+import { startWebHost } from '../../main/host/server'
+import { createdContents, fake } from './fake-electron'
 
-const fake = vi.hoisted(() => {
-  const handlers = new Map<string, (event: unknown, request: unknown) => Promise<unknown>>()
-  const appEvents = new Map<string, (...args: unknown[]) => void>()
-  const windows: Array<{
-    options: Record<string, unknown>
-    url: string
-    webContents: { id: number; send: (...a: unknown[]) => void }
-  }> = []
-  const children: Array<{
-    script: string
-    messages: unknown[]
-    emit: (event: string, value: unknown) => void
-  }> = []
-  const state = {
-    privileged: [] as unknown[],
-    protocolHandler: null as null | ((request: Request) => Promise<Response>),
-    permissionRequest: null as
-      null | ((contents: unknown, permission: string, callback: (ok: boolean) => void) => void),
-    permissionCheck: null as null | ((contents: unknown, permission: string) => boolean),
-    recentDocuments: [] as string[],
-    dialogResult: { canceled: false, filePaths: ['/data/picked'] },
-    fetched: [] as string[]
-  }
-  return { handlers, appEvents, windows, children, state }
-})
-
-vi.mock('electron', async () => {
-  const { EventEmitter } = await import('node:events')
-  let nextId = 1
-  class BrowserWindow extends EventEmitter {
-    static getAllWindows = () => fake.windows
-    webContents: { id: number; send: (...a: unknown[]) => void; once: () => void; isDestroyed: () => boolean }
-    url = ''
-    constructor(readonly options: Record<string, unknown>) {
-      super()
-      this.webContents = { id: nextId++, send: vi.fn(), once: vi.fn(), isDestroyed: () => false }
-      fake.windows.push(this as never)
-    }
-    loadURL(url: string) {
-      this.url = url
-      return Promise.resolve()
-    }
-    show() {}
-  }
-  return {
-    app: {
-      enableSandbox: vi.fn(),
-      requestSingleInstanceLock: () => true,
-      quit: vi.fn(),
-      whenReady: () => Promise.resolve(),
-      on: (event: string, listener: (...args: unknown[]) => void) => fake.appEvents.set(event, listener),
-      isPackaged: false,
-      addRecentDocument: (path: string) => fake.state.recentDocuments.push(path)
-    },
-    BrowserWindow,
-    dialog: { showOpenDialog: vi.fn(async () => fake.state.dialogResult) },
-    ipcMain: {
-      handle: (channel: string, listener: (event: unknown, request: unknown) => Promise<unknown>) =>
-        fake.handlers.set(channel, listener),
-      removeHandler: (channel: string) => fake.handlers.delete(channel)
-    },
-    Menu: { buildFromTemplate: (template: unknown) => ({ template }), setApplicationMenu: vi.fn() },
-    protocol: { registerSchemesAsPrivileged: (schemes: unknown[]) => fake.state.privileged.push(...schemes) },
-    net: {
-      fetch: async (url: string) => {
-        fake.state.fetched.push(url)
-        return new Response('<html></html>', { status: 200, headers: { 'content-type': 'text/html' } })
-      }
-    },
-    session: {
-      defaultSession: {
-        protocol: {
-          handle: (_scheme: string, handler: (request: Request) => Promise<Response>) =>
-            (fake.state.protocolHandler = handler)
-        },
-        setPermissionRequestHandler: (handler: never) => (fake.state.permissionRequest = handler),
-        setPermissionCheckHandler: (handler: never) => (fake.state.permissionCheck = handler),
-        webRequest: { onHeadersReceived: vi.fn() }
-      }
-    },
-    utilityProcess: {
-      fork: (script: string) => {
-        const child = Object.assign(new EventEmitter(), {
-          script,
-          messages: [] as unknown[],
-          postMessage(message: unknown) {
-            child.messages.push(message)
-          },
-          kill: vi.fn()
-        })
-        fake.children.push(child as never)
-        return child
-      }
-    }
-  }
-})
+vi.mock('electron', async () => (await import('./fake-electron')).electron)
 
 const appRoot = join(__dirname, '..', '..')
 
@@ -124,8 +35,13 @@ describe('the desktop window', () => {
       sandbox: true,
       nodeIntegration: false,
       nodeIntegrationInWorker: false,
-      webSecurity: true
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      experimentalFeatures: false
     })
+    expect(prefs).not.toHaveProperty('enableBlinkFeatures')
+    expect(fake.state.sandboxEnabled, 'app.enableSandbox(): every renderer, not just this window').toBe(true)
     expect(prefs.preload).toBe(join(appRoot, 'out/preload/index.cjs'))
     expect(fake.windows[0].url).toBe('cxr://app/index.html')
     expect(fake.state.privileged).toEqual([
@@ -133,15 +49,21 @@ describe('the desktop window', () => {
     ])
   })
 
-  it('denies navigation away from the app, new windows, webviews and every permission but notifications', () => {
-    const contents = Object.assign(new EventEmitter(), { setWindowOpenHandler: vi.fn() })
-    fake.appEvents.get('web-contents-created')!({}, contents)
+  it('keeps the developer tools while not packaged (packaged.test.ts: never when packaged)', () => {
+    expect((fake.windows[0].options.webPreferences as { devTools: boolean }).devTools).toBe(true)
+  })
+
+  it('denies navigation and redirects away from the app, new windows, webviews and every permission but notifications', () => {
+    const contents = createdContents()
     const away = { preventDefault: vi.fn() }
     contents.emit('will-navigate', away, 'https://evil.example/')
     expect(away.preventDefault).toHaveBeenCalled()
     const inside = { preventDefault: vi.fn() }
     contents.emit('will-navigate', inside, 'cxr://app/index.html#/d/0123456789abcdef/data')
     expect(inside.preventDefault).not.toHaveBeenCalled()
+    const redirect = { preventDefault: vi.fn() }
+    contents.emit('will-redirect', redirect, 'file:///etc/passwd')
+    expect(redirect.preventDefault).toHaveBeenCalled()
     const webview = { preventDefault: vi.fn() }
     contents.emit('will-attach-webview', webview)
     expect(webview.preventDefault).toHaveBeenCalled()
@@ -162,7 +84,8 @@ describe('the desktop window', () => {
   it('serves only files inside out/renderer on cxr://app, with the CSP', async () => {
     const page = await fake.state.protocolHandler!(new Request('cxr://app/index.html'))
     expect(page.status).toBe(200)
-    expect(page.headers.get('content-security-policy')).toContain("default-src 'self'")
+    expect(page.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY)
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff')
     expect(fake.state.fetched.at(-1)).toBe(`file://${join(appRoot, 'out/renderer/index.html')}`)
     const fetchedBefore = fake.state.fetched.length
     for (const url of [
@@ -173,6 +96,42 @@ describe('the desktop window', () => {
       expect((await fake.state.protocolHandler!(new Request(url))).status, url).toBe(404)
     }
     expect(fake.state.fetched.length, 'no file outside out/renderer was even opened').toBe(fetchedBefore)
+  })
+
+  it('puts the same CSP on every other response of the session (the dev server sends none)', () => {
+    let headers: Record<string, string[]> = {}
+    fake.state.headersReceived!({ responseHeaders: { 'content-type': ['text/html'] } }, (response) => {
+      headers = response.responseHeaders
+    })
+    expect(headers).toEqual({ 'content-type': ['text/html'], 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] })
+  })
+
+  it('sends the same Content-Security-Policy header as the web host', async () => {
+    const rendererDir = mkdtempSync(join(tmpdir(), 'cxr-csp-'))
+    writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><title>CXR Studio</title>')
+    const host = await startWebHost({ handlers: {} as Handlers, rendererDir })
+    try {
+      const traded = await fetch(host.url, { redirect: 'manual' })
+      const cookie = traded.headers.get('set-cookie')!.split(';')[0]
+      const page = await fetch(`${host.origin}/`, { headers: { cookie } })
+      expect(page.status).toBe(200)
+      const app = await fake.state.protocolHandler!(new Request('cxr://app/index.html'))
+      expect(page.headers.get('content-security-policy')).toBe(app.headers.get('content-security-policy'))
+      expect(page.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY)
+    } finally {
+      await host.close()
+      rmSync(rendererDir, { recursive: true, force: true })
+    }
+  })
+
+  it('never hands a URL to the operating system: no shell.openExternal in main or the preload', () => {
+    const sources = ['main/electron', 'preload'].flatMap((dir) =>
+      readdirSync(join(appRoot, dir))
+        .filter((name) => name.endsWith('.ts'))
+        .map((name) => join(appRoot, dir, name))
+    )
+    expect(sources.length).toBeGreaterThan(5)
+    for (const file of sources) expect(readFileSync(file, 'utf8'), file).not.toMatch(/openExternal|\bshell\b/)
   })
 })
 
