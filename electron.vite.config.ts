@@ -4,8 +4,29 @@ import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import vue from '@vitejs/plugin-vue'
 import { defineConfig } from 'electron-vite'
+import type { Plugin } from 'vite'
+import { META_CONTENT_SECURITY_POLICY } from './common/csp'
 
 const root = fileURLToPath(new URL('.', import.meta.url))
+
+/**
+ * Writes common/csp.ts's policy into the built index.html right after <meta charset>, ahead of any
+ * script or stylesheet it governs. Build only: the dev server injects inline styles and scripts
+ * that the policy refuses.
+ */
+export function cspMetaTag(): Plugin {
+  const tag = `<meta http-equiv="Content-Security-Policy" content="${META_CONTENT_SECURITY_POLICY}" />`
+  return {
+    name: 'cxr-csp-meta',
+    apply: 'build',
+    transformIndexHtml(html) {
+      const charset = /<meta charset="[^"]*"\s*\/?>/i.exec(html)
+      if (!charset) throw new Error('index.html: no <meta charset> to put the CSP <meta> tag after')
+      const at = charset.index + charset[0].length
+      return `${html.slice(0, at)}\n    ${tag}${html.slice(at)}`
+    }
+  }
+}
 
 export default defineConfig({
   main: {
@@ -28,7 +49,7 @@ export default defineConfig({
   renderer: {
     root: resolve(root, 'renderer'),
     base: './',
-    plugins: [vue()],
+    plugins: [vue(), cspMetaTag()],
     build: {
       outDir: resolve(root, 'out/renderer'),
       emptyOutDir: true,
