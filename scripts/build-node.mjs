@@ -1,7 +1,7 @@
 // Bundles the plain-Node entry points (CLI, web host, workers) into out/node/.
 // Dependencies stay external: codecs and tfjs load their .wasm files from node_modules.
 import { build } from 'esbuild'
-import { existsSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
 import { nodeBundleOptions } from './esbuild-node.mjs'
 
 const entries = {
@@ -22,3 +22,7 @@ await build({
   outdir: 'out/node',
   sourcemap: true
 })
+
+// The bundles are ES modules. A packaged app unpacks out/node/ away from the root package.json and
+// its "type": "module" (electron-builder.config.ts), so the folder says so itself.
+writeFileSync('out/node/package.json', `${JSON.stringify({ type: 'module' })}\n`)
