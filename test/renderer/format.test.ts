@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import type { BackendProbe } from '../../common/contract'
-import { backendNote, describeBest, formatDuration } from '../../renderer/src/training/format'
+import type { BackendProbe, JobInfo, RunSummary } from '../../common/contract'
+import {
+  backendNote,
+  describeBest,
+  describeEpoch,
+  describeRunState,
+  formatDuration
+} from '../../renderer/src/training/format'
+import { epochRecord } from './events'
 
 const probe: BackendProbe = {
   auto: {
@@ -45,5 +52,56 @@ describe('training text', () => {
     ])
     expect(describeBest({ epoch: 7, metric: 'final', value: 0.41234 })).toBe('final score 0.412 at epoch 7')
     expect(describeBest(null)).toBe('no best epoch yet')
+  })
+
+  it('writes an epoch the way the dashboard line shows it', () => {
+    expect(describeEpoch(epochRecord(2, 0.31))).toBe(
+      'epoch 2: train loss 1 · validation loss 0.5 · final 0.31 · study mAP 0.325 · lr 0.01 · 10 s'
+    )
+    expect(describeEpoch({ ...epochRecord(1, null), frozen: ['stage1', 'stage2'] })).toContain(
+      'final — · study mAP 0.325 · lr 0.01 · 10 s · 2 backbone stages frozen'
+    )
+  })
+})
+
+describe('the dashboard state chip', () => {
+  const job = (state: JobInfo['state'], result: unknown = null): JobInfo => ({
+    jobId: 'train-1',
+    kind: 'train',
+    title: 'Train a',
+    state,
+    progress: null,
+    createdAt: 0,
+    startedAt: null,
+    endedAt: null,
+    error: null,
+    result,
+    meta: {}
+  })
+  const folder = (state: RunSummary['state']) => ({ state }) as RunSummary
+
+  it('names the live job, stopping once a cancel is asked', () => {
+    expect(describeRunState(job('queued'), false, null, null)).toEqual({
+      key: 'queued',
+      label: 'queued (waiting for another training)'
+    })
+    expect(describeRunState(job('running'), false, null, folder('running')).label).toBe('running')
+    expect(describeRunState(job('running'), true, null, folder('running')).label).toBe('stopping…')
+  })
+
+  it("says how the job ended until the folder is re-read, then the folder's state", () => {
+    const end = { state: 'done' as const, error: null }
+    expect(describeRunState(job('done', { status: 'time-limit' }), false, end, folder('running')).key).toBe(
+      'time-limit'
+    )
+    expect(describeRunState(job('done'), false, end, null).key).toBe('completed')
+    expect(describeRunState(job('cancelled'), false, { state: 'cancelled', error: null }, null).key).toBe(
+      'cancelled'
+    )
+    expect(describeRunState(null, false, end, folder('early-stopped'))).toEqual({
+      key: 'early-stopped',
+      label: 'stopped early'
+    })
+    expect(describeRunState(null, false, null, null).key).toBe('unknown')
   })
 })

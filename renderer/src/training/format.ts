@@ -1,5 +1,15 @@
 // How training numbers and states read on screen, shared by the Train, dashboard and Runs views.
-import type { BackendInfo, BackendProbe, BestScore, RunState } from '../../../common/contract'
+import type {
+  BackendInfo,
+  BackendProbe,
+  BestScore,
+  EpochRecord,
+  JobEnd,
+  JobInfo,
+  RunState,
+  RunSummary,
+  TrainResult
+} from '../../../common/contract'
 
 export const RUN_STATE_LABELS: Record<RunState, string> = {
   queued: 'queued',
@@ -23,6 +33,32 @@ export const RUN_STATE_COLORS: Record<RunState, string> = {
   failed: '#ff5a5f',
   interrupted: '#ffb020',
   unknown: '#7d8896'
+}
+
+/**
+ * The run's state as the dashboard names it: its job while that runs, then how the job ended until
+ * the folder is re-read (a moment later), else the folder's own state.
+ */
+export function describeRunState(
+  job: JobInfo | null,
+  cancelRequested: boolean,
+  end: JobEnd | null,
+  summary: RunSummary | null
+): { key: RunState; label: string } {
+  if (job?.state === 'queued') return { key: 'queued', label: 'queued (waiting for another training)' }
+  if (job?.state === 'running') return { key: 'running', label: cancelRequested ? 'stopping…' : 'running' }
+  if (end && (!summary || summary.state === 'running')) {
+    const status = (job?.result as Partial<TrainResult> | null)?.status
+    const key: RunState =
+      end.state === 'done'
+        ? (status ?? 'completed')
+        : end.state === 'queued' || end.state === 'running'
+          ? 'unknown'
+          : end.state
+    return { key, label: RUN_STATE_LABELS[key] }
+  }
+  const key = summary?.state ?? 'unknown'
+  return { key, label: RUN_STATE_LABELS[key] }
 }
 
 /** Runs that can continue from checkpoints/last as they are. */
@@ -60,6 +96,17 @@ export function describeBest(best: BestScore | null | undefined): string {
   return best.metric === 'final'
     ? `final score ${formatScore(best.value)} at epoch ${best.epoch}`
     : `validation loss ${formatScalar(best.value)} at epoch ${best.epoch}`
+}
+
+/** `epoch 3: train loss 1.2 · validation loss 1.4 · final 0.31 · study mAP 0.4 · lr 0.001 · 12 s`. */
+export function describeEpoch(record: EpochRecord): string {
+  const frozen = record.frozen.length ? ` · ${record.frozen.length} backbone stages frozen` : ''
+  return (
+    `epoch ${record.epoch}: train loss ${formatScalar(record.train.total)} · ` +
+    `validation loss ${formatScalar(record.val?.total)} · final ${formatScalar(record.final)} · ` +
+    `study mAP ${formatScalar(record.studyMap)} · lr ${formatScalar(record.lr)} · ` +
+    `${formatDuration(record.seconds)}${frozen}`
+  )
 }
 
 const BACKEND_NAMES: Record<BackendInfo['name'], string> = {
