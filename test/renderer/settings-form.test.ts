@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { TRAINING_PRESETS } from '../../common/training'
 import {
+  defaultHints,
+  defaultNote,
   emptyForm,
   errorsByField,
   formFromSettings,
   parseDefault,
+  placeholderOf,
   settingsFromForm
 } from '../../renderer/src/training/settings-form'
 
@@ -67,5 +70,24 @@ describe('training settings form', () => {
       why: "the organisers' duplicate rule"
     })
     expect(parseDefault('plain')).toEqual({ value: 'plain', why: '' })
+  })
+
+  it('shows an unset field the default it takes and why, and nothing once it is set', () => {
+    const hints = defaultHints({
+      lr: '0.01 (random initialisation with adamw)',
+      epochs: '100000 (until the time limit)',
+      seed: '0 (default)',
+      batchSize: '8 (8 images fit in memory)'
+    })
+    const form = emptyForm()
+    expect(placeholderOf('lr', form, hints)).toBe('0.01')
+    expect(placeholderOf('threads', form, hints)).toBe('default')
+    expect(defaultNote('lr', form, hints)).toBe('default 0.01: random initialisation with adamw')
+    expect(defaultNote('seed', form, hints)).toBe('default 0')
+    expect(defaultNote('batchSize', form, hints)).toBe('default: 8 images fit in memory')
+    expect(defaultNote('epochs', form, hints)).toBe('default: until the time limit')
+    expect(defaultNote('threads', form, hints)).toBe('')
+    expect(defaultNote('lr', { ...form, lr: '0.1' }, hints)).toBe('')
+    expect(placeholderOf('epochs', { ...form, timeLimitMinutes: '5' }, hints)).toBe('until the time limit')
   })
 })

@@ -16,7 +16,6 @@ import {
 export type FieldKind = 'select' | 'int' | 'number' | 'text'
 
 export interface FieldSpec {
-  name: FormField
   label: string
   kind: FieldKind
   choices?: readonly string[]
@@ -54,55 +53,44 @@ export const STRATEGY_CHOICES = [
 
 export const FIELD_SPECS: Record<FormField, FieldSpec> = {
   preset: {
-    name: 'preset',
     label: 'Model size',
     kind: 'select',
     choices: PRESET_NAMES,
     help: 'tiny: ~1M parameters, trains on a laptop CPU; standard: the full-width model'
   },
-  head: { name: 'head', label: 'Head', kind: 'select', choices: HEAD_NAMES },
-  backbone: { name: 'backbone', label: 'Backbone', kind: 'select', choices: BACKBONE_NAMES },
-  imageSize: {
-    name: 'imageSize',
-    label: 'Image size (px)',
-    kind: 'int',
-    help: 'EfficientDet: a multiple of 128'
-  },
-  epochs: { name: 'epochs', label: 'Epochs', kind: 'int' },
+  head: { label: 'Head', kind: 'select', choices: HEAD_NAMES },
+  backbone: { label: 'Backbone', kind: 'select', choices: BACKBONE_NAMES },
+  imageSize: { label: 'Image size (px)', kind: 'int', help: 'EfficientDet: a multiple of 128' },
+  epochs: { label: 'Epochs', kind: 'int' },
   timeLimitMinutes: {
-    name: 'timeLimitMinutes',
     label: 'Time limit (minutes)',
     kind: 'number',
     help: 'without epochs the run trains until the clock runs out, its learning-rate decay following the clock'
   },
-  batchSize: { name: 'batchSize', label: 'Batch size', kind: 'int' },
-  lr: { name: 'lr', label: 'Learning rate', kind: 'number' },
-  optimizer: { name: 'optimizer', label: 'Optimizer', kind: 'select', choices: OPTIMIZER_NAMES },
-  strategy: { name: 'strategy', label: 'Fine-tuning strategy', kind: 'text', help: STRATEGY_HELP },
+  batchSize: { label: 'Batch size', kind: 'int' },
+  lr: { label: 'Learning rate', kind: 'number' },
+  optimizer: { label: 'Optimizer', kind: 'select', choices: OPTIMIZER_NAMES },
+  strategy: { label: 'Fine-tuning strategy', kind: 'text', help: STRATEGY_HELP },
   valFraction: {
-    name: 'valFraction',
     label: 'Validation fraction',
     kind: 'number',
     help: 'share of the studies of each class held out for validation'
   },
-  seed: { name: 'seed', label: 'Seed', kind: 'int' },
+  seed: { label: 'Seed', kind: 'int' },
   policy: {
-    name: 'policy',
     label: 'Filter policy',
     kind: 'select',
     choices: FILTER_POLICIES,
     help: 'which images of multi-image studies train'
   },
-  backend: { name: 'backend', label: 'Backend', kind: 'select', choices: BACKEND_CHOICES },
+  backend: { label: 'Backend', kind: 'select', choices: BACKEND_CHOICES },
   threads: {
-    name: 'threads',
     label: 'Threads',
     kind: 'select',
     choices: ['1', '2'],
     help: '2: a helper thread computes half of each batch (~1.7× faster on two cores; batch norm sees half batches)'
   },
   pretrained: {
-    name: 'pretrained',
     label: 'Pretrained backbone (model.json)',
     kind: 'text',
     help: 'a TF.js Layers model whose backbone layers are imported by name'
@@ -189,4 +177,30 @@ export function parseDefault(text: string): DefaultHint {
     // not JSON: shown as written
   }
   return { value, why: match[2] }
+}
+
+/** The default each unset field takes, from the back end's check (`defaults`). */
+export type DefaultHints = Partial<Record<FormField, DefaultHint>>
+
+export function defaultHints(defaults: Record<string, string>): DefaultHints {
+  const out: DefaultHints = {}
+  for (const [field, text] of Object.entries(defaults)) out[field as FormField] = parseDefault(text)
+  return out
+}
+
+/** An empty input shows the default it takes. */
+export function placeholderOf(field: FormField, form: TrainForm, hints: DefaultHints): string {
+  const hint = hints[field]
+  if (field === 'epochs' && form.timeLimitMinutes.trim() && !form.epochs.trim()) return 'until the time limit'
+  return hint ? hint.value : 'default'
+}
+
+/** The line under an unset field: the default it takes and why; nothing once the field is set. */
+export function defaultNote(field: FormField, form: TrainForm, hints: DefaultHints): string {
+  const hint = hints[field]
+  if (form[field].trim() || !hint) return ''
+  const value = field === 'epochs' && Number(hint.value) >= 10_000 ? 'until the time limit' : hint.value
+  // 'default' as the reason says nothing more than the value; a reason may start with the value itself
+  if (!hint.why || hint.why === 'default') return `default ${value}`
+  return hint.why.startsWith(value) ? `default: ${hint.why}` : `default ${value}: ${hint.why}`
 }
