@@ -211,7 +211,7 @@ test('a submission CSV with malformed rows is loaded with its rows reported by l
 }) => {
   const { page } = studio
   const ids = [...testTruth(demo.root).keys()]
-  const csv = join(dirname(demo.root), 'broken-submission.csv')
+  const csv = join(demo.workspace, 'broken-submission.csv')
   writeFileSync(
     csv,
     [

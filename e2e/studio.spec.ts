@@ -14,7 +14,7 @@ import {
   type DemoDataset
 } from './harness'
 import { writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 
 skipElectronWithoutBinary()
 
@@ -294,7 +294,8 @@ test('the prediction layer draws boxes from a submission CSV above the score thr
   const [x1, y1, x2, y2] = [0.3 * image.columns, 0.4 * image.rows, 0.6 * image.columns, 0.7 * image.rows].map(
     Math.round
   )
-  const submission = join(dirname(demo.root), 'submission.csv') // beside the dataset, never inside it
+  // in the workspace: predictions files are read only from there or a dataset folder (never written)
+  const submission = join(demo.workspace, 'submission.csv')
   writeFileSync(
     submission,
     `id,PredictionString\n${image.imageId}_image,opacity 0.8 ${x1} ${y1} ${x2} ${y2} none 0.2 0 0 1 1\n`

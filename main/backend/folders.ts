@@ -3,7 +3,7 @@
 import { constants } from 'node:fs'
 import { access, realpath, stat } from 'node:fs/promises'
 import { homedir } from 'node:os'
-import { isAbsolute, join } from 'node:path'
+import { isAbsolute, join, resolve, sep } from 'node:path'
 import { UserError } from '../core/errors'
 
 export async function validateFolder(input: string): Promise<string> {
@@ -14,14 +14,43 @@ export async function validateFile(input: string): Promise<string> {
   return validatePath(input, 'file')
 }
 
-async function validatePath(input: string, kind: 'folder' | 'file'): Promise<string> {
+/**
+ * A file under one of `roots` (the places the user keeps files for the app), else a UserError that
+ * says `rule`. The typed path is checked before anything is looked at, so a path outside says the
+ * same whether or not it exists, and the real path again after symbolic links are followed.
+ */
+export async function validateFileUnder(
+  input: string,
+  roots: readonly string[],
+  rule: string
+): Promise<string> {
   const typed = input.trim()
+  const refused = () => new UserError(`${typed}: not read: ${rule}`)
+  const allowed = [...roots, ...(await Promise.all(roots.map((root) => realpath(root).catch(() => root))))]
+  if (!isUnderAny(resolve(absolutePath(typed, 'file')), allowed)) throw refused()
+  const real = await validateFile(typed)
+  if (!isUnderAny(real, allowed)) throw refused()
+  return real
+}
+
+function isUnderAny(path: string, roots: readonly string[]): boolean {
+  return roots.some((root) => path.startsWith(resolve(root) + sep))
+}
+
+/** The typed path with `~` expanded; a UserError unless it is a non-empty absolute path without NUL. */
+function absolutePath(typed: string, kind: 'folder' | 'file'): string {
   if (!typed) throw new UserError(`type the ${kind}'s path`)
   if (typed.includes('\0')) throw new UserError(`${JSON.stringify(typed)}: the path contains a NUL character`)
   const expanded =
     typed === '~' ? homedir() : typed.startsWith('~/') ? join(homedir(), typed.slice(2)) : typed
   if (!isAbsolute(expanded))
     throw new UserError(`${typed}: type an absolute path (for example /data/siim-covid19)`)
+  return expanded
+}
+
+async function validatePath(input: string, kind: 'folder' | 'file'): Promise<string> {
+  const typed = input.trim()
+  const expanded = absolutePath(typed, kind)
   let real: string
   try {
     real = await realpath(expanded)

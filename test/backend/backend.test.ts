@@ -144,7 +144,8 @@ describe('back end on a Kaggle-layout folder', () => {
   it('reads a submission CSV into the prediction layer, in original pixel coordinates', async () => {
     const rows = await call<Array<{ imageId: string; error: string | null }>>('listImages', { datasetId })
     const { imageId } = rows.find((r) => !r.error)!
-    const submission = join(base, 'submission.csv')
+    // predictions files are read only from the workspace or a dataset folder
+    const submission = join(base, 'workspace', 'submission.csv')
     writeFileSync(
       submission,
       `id,PredictionString\n${imageId}_image,opacity 0.75 10 20 110 220 none 0.1 0 0 1 1\nabc_study,negative 1 0 0 1 1\n`

@@ -247,7 +247,7 @@ describe('a submission CSV as the layer', () => {
     const imageId = (
       await call<Array<{ imageId: string; split: string; error: string | null }>>('listImages', { datasetId })
     ).find((row) => row.split === 'test' && !row.error)!.imageId
-    const csv = join(base, 'partly-broken.csv')
+    const csv = join(workspace, 'partly-broken.csv')
     writeFileSync(
       csv,
       [

@@ -1,7 +1,7 @@
 // The viewer's prediction layer: the boxes, `none` scores and study probabilities of a Kaggle
 // submission CSV or of a prediction stored in the workspace, per image and per study, in original
 // DICOM pixels. A submission's malformed rows are kept with their line numbers for the panel.
-import { readFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import type {
   ImagePredictions,
@@ -11,7 +11,20 @@ import type {
   RowError
 } from '../../../common/contract'
 import { STUDY_CLASSES, type StudyClass } from '../../../common/domain'
-import { parseSubmissionCsv } from '../../core/submission/submission-csv'
+import { UserError } from '../../core/errors'
+import {
+  headerError,
+  headerLine,
+  parseSubmissionCsv,
+  readCsvRecords,
+  SUBMISSION_HEADER
+} from '../../core/submission/submission-csv'
+
+/**
+ * Far above a real submission (the 2,477 rows of the Kaggle test set are a few MB even with 100
+ * boxes an image), and parsed in about 5 s: the CSV parser blocks the back end while it runs.
+ */
+const MAX_SUBMISSION_BYTES = 32 << 20
 
 type StudyProbabilities = Record<StudyClass, number>
 
@@ -19,6 +32,33 @@ export interface PredictionLayer {
   summary: PredictionsSummary
   images: Map<string, { boxes: Prediction[]; none: number | null }>
   studies: Map<string, StudyProbabilities>
+}
+
+/**
+ * The text of a file that declares itself a submission (first record `id,PredictionString`). Any
+ * other file is refused without a word of its content: the path may be one a page sent, and a row
+ * error that quotes its first field would hand that page the file line by line.
+ */
+async function readSubmissionText(file: string): Promise<string> {
+  const { size } = await stat(file)
+  if (size > MAX_SUBMISSION_BYTES)
+    throw new UserError(
+      `${file}: ${Math.round(size / 2 ** 20)} MB is too large for a submission CSV (at most ${MAX_SUBMISSION_BYTES >> 20} MB)`
+    )
+  const text = await readFile(file, 'utf8')
+  if (!startsWithSubmissionHeader(text))
+    throw new UserError(`${file}: not a submission CSV (its first line is not '${SUBMISSION_HEADER}')`)
+  return text
+}
+
+function startsWithSubmissionHeader(text: string): boolean {
+  const first = headerLine(text)
+  try {
+    return headerError(readCsvRecords(first), first) === null
+  } catch {
+    // not even one readable CSV record (an open quote): not a submission
+    return false
+  }
 }
 
 /** A stored prediction's images and studies, as predictions.json holds them. */
@@ -33,7 +73,7 @@ export interface PredictionRecords {
 
 /** Image rows become boxes (opacity) and a `none` score; study rows become class probabilities. */
 export async function readSubmissionLayer(file: string): Promise<PredictionLayer> {
-  const parsed = parseSubmissionCsv(await readFile(file, 'utf8'), undefined, file)
+  const parsed = parseSubmissionCsv(await readSubmissionText(file), undefined, file)
   const images: PredictionLayer['images'] = new Map()
   const studies: PredictionLayer['studies'] = new Map()
   for (const row of parsed.rows) {

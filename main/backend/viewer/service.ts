@@ -11,7 +11,7 @@ import type {
 } from '../../../common/contract'
 import { UserError } from '../../core/errors'
 import type { DatasetService } from '../datasets/service'
-import { validateFile } from '../folders'
+import { validateFileUnder } from '../folders'
 import { cachedThumbnail, pixelPayload, type ImageDecoder } from './pixels'
 import { imagePredictions, predictionTable, readSubmissionLayer } from './predictions'
 import { ThumbnailCache } from './thumbnail-cache'
@@ -69,10 +69,23 @@ export class ViewerService {
     return readDicomTags(absPath, image.record!.path)
   }
 
-  /** A submission CSV as the layer; its malformed rows are reported, the others loaded. */
+  /**
+   * A submission CSV as the layer; its malformed rows are reported, the others loaded. Read only from
+   * the workspace or an opened dataset's folder, in the browser and in the app alike: a path typed
+   * or sent by any page holding the token never reaches the rest of the machine.
+   */
   async loadPredictions(datasetId: string, path: string): Promise<PredictionsSummary> {
     const session = await this.options.datasets.session(datasetId)
-    session.layer = await readSubmissionLayer(await validateFile(path))
+    const { workspace } = this.options
+    const datasetRoots = [
+      session.dataset.root,
+      ...(await this.options.datasets.recent.list()).map((recent) => recent.root)
+    ]
+    const rule =
+      `prediction files are read only from the workspace (${workspace}) or an opened dataset's folder ` +
+      `(${session.dataset.root}); copy the file into one of them`
+    const file = await validateFileUnder(path, [workspace, ...new Set(datasetRoots)], rule)
+    session.layer = await readSubmissionLayer(file)
     return session.layer.summary
   }
 

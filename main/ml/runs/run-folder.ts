@@ -40,13 +40,14 @@ export interface RunSplit {
   valStudies: string[]
 }
 
-/** Throws a UserError unless `value` is a run header of the version this code reads. */
+/**
+ * Throws a UserError unless `value` is a run header of the version this code reads. The message
+ * never quotes the file: the UI opens run folders by a path any page with the token can send.
+ */
 export function checkRunHeader(value: unknown, file: string): void {
   const header = value as Partial<RunHeader> | null
   if (!header || header.format !== RUN_FORMAT)
-    throw new UserError(
-      `${file}: not a CXR Studio run (format is ${JSON.stringify(header?.format)}, expected "${RUN_FORMAT}")`
-    )
+    throw new UserError(`${file}: not a CXR Studio run (no "format": "${RUN_FORMAT}")`)
   if (header.formatVersion !== RUN_FORMAT_VERSION) {
     throw new UserError(
       `${file}: run folder format version ${header.formatVersion} is not supported; this CXR Studio reads version ${RUN_FORMAT_VERSION}` +
@@ -72,7 +73,9 @@ export async function readJson<T>(path: string, what: string): Promise<T> {
   try {
     return JSON.parse(text) as T
   } catch (err) {
-    throw new UserError(`${path}: not valid JSON (${what}): ${errorMessage(err)}`)
+    // V8's message quotes the start of the text; only the position is kept
+    const position = /at position \d+/.exec(errorMessage(err))?.[0]
+    throw new UserError(`${path}: not valid JSON (${what})${position ? ` ${position}` : ''}`)
   }
 }
 
