@@ -103,8 +103,21 @@ async function linkText(path: string): Promise<string> {
   return resolve(dirname(path), target)
 }
 
-/** ENOENT (and ENOTDIR: a parent is a file) mean "nothing there"; other errors are real. */
+/**
+ * ENOENT (and ENOTDIR: a parent is a file) mean "nothing there". A path that cannot even be looked
+ * at (a name too long, a symlink loop, no permission) is the user's to change: an error naming it,
+ * not a bug. Other errors are real.
+ */
 function missing(err: NodeJS.ErrnoException): null {
   if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return null
+  const reason = UNUSABLE_PATH[err.code ?? '']
+  if (reason) throw new UserError(`${err.path ?? 'the path'}: ${reason}`)
   throw err
+}
+
+const UNUSABLE_PATH: Record<string, string> = {
+  ENAMETOOLONG: 'a name in the path is longer than the file system allows',
+  ELOOP: 'too many levels of symbolic links',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied'
 }

@@ -186,4 +186,20 @@ describe('odd paths are user errors, never bugs', () => {
     }
     expect(logged).toEqual([])
   })
+
+  it('checks every odd output path as a problem or a user error, and starts no export to it', async () => {
+    const loop = join(base, 'loop')
+    symlinkSync(loop, loop)
+    // '/a\nb' is left out: an odd name, but a folder one may create
+    const outputs = [...odd.filter((path) => path !== '/a\nb'), join(loop, 'out'), `/${'c'.repeat(256)}`]
+    for (const path of outputs) {
+      const label = JSON.stringify(path.slice(0, 40))
+      const check = await dispatch(backend.handlers, 'checkOutput', { path, kind: 'folder', suggest: 'coco' })
+      if (check.ok) expect(check.value.problem, label).toBeTruthy()
+      else expect(check.error.user, `${label}: ${check.error.message}`).toBe(true)
+      const error = await failure('exportDataset', { datasetId, format: 'coco', out: path })
+      expect(error.user, `${label}: ${error.message}`).toBe(true)
+    }
+    expect(logged).toEqual([])
+  })
 })
