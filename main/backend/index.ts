@@ -6,6 +6,7 @@ import { version } from '../../package.json'
 import type { EventName, EventOf } from '../../common/contract'
 import { computeEda } from '../core/eda'
 import { UserError } from '../core/errors'
+import { removeWorkspaceLeftovers } from '../core/workspace'
 import { DatasetService } from './datasets/service'
 import type { Handlers } from './dispatch'
 import { validateFolder } from './folders'
@@ -46,6 +47,13 @@ export function createBackend(options: BackendOptions): Backend {
   const emit = <E extends EventName>(event: E, payload: EventOf<E>) => {
     for (const listener of listeners) listener(event, payload)
   }
+  // in the background: a tidy-up, not something the first request should wait for
+  void removeWorkspaceLeftovers(workspace).then((removed) => {
+    if (removed.length)
+      logError(
+        `workspace: removed ${removed.length} temp file(s) left by interrupted writes, e.g. ${removed[0]}`
+      )
+  })
   const jobs = new JobService({ launcher: options.launcher, logError })
   jobs.onJob((job) => emit('job', job))
   jobs.onEvent((event) => emit('jobEvent', event))

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { realpathSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { removeStaleTemps } from './temp-files'
 
 export const WORKSPACE_ENV = 'CXR_STUDIO_WORKSPACE'
 
@@ -32,4 +33,19 @@ export function datasetCacheDir(workspace: string, datasetRoot: string): string 
   }
   const key = createHash('sha1').update(real).digest('hex').slice(0, 16)
   return join(workspace, 'datasets', key)
+}
+
+/**
+ * Folder levels of the workspace that hold files we write atomically: datasets/<key>/thumbnails/<size>/,
+ * datasets/<key>/tensors/<size>/, exports/<name>/images/<subset>/, runs/<run>/checkpoints/ and
+ * demo-dataset/train/<study>/<series>/ are four levels down.
+ */
+const WORKSPACE_DEPTH = 4
+
+/**
+ * Removes what killed processes left in the workspace: our temp files and folders that no live
+ * process holds (core/temp-files.ts). Returns their paths. Never throws: it only tidies.
+ */
+export function removeWorkspaceLeftovers(workspace: string): Promise<string[]> {
+  return removeStaleTemps(workspace, { depth: WORKSPACE_DEPTH }).catch(() => [])
 }

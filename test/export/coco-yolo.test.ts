@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { spawnSync } from 'node:child_process'
+import { dirname, join } from 'node:path'
 import { PNG } from 'pngjs'
 import type { Dataset } from '../../common/dataset'
 import { applyPolicy } from '../../main/core/dataset/policy'
@@ -367,5 +368,35 @@ describe('YOLO export', () => {
       `path: ${JSON.stringify(out)}\ntrain: images/train\nval: images/val\nnames:\n  0: opacity\n`
     )
     expect(PNG.sync.read(readFileSync(join(out, 'images', 'train', 'ia.png'))).width).toBe(200)
+  })
+})
+
+describe('an export into a folder a killed export wrote to', () => {
+  it('removes the temp files the kill left (and only ours) before writing', async () => {
+    const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8'
+    })
+    const dead = Number(child.stdout)
+    const out = join(work, 'yolo')
+    const leftovers = [
+      join(out, `.dataset.yaml.${dead}-0123456789ab.tmp`),
+      join(out, 'images', 'train', `.a1.png.${dead}-0123456789ab.tmp`),
+      join(out, 'labels', 'val', `.a2.txt.${dead}-0123456789ab.tmp`)
+    ]
+    for (const path of leftovers) {
+      mkdirSync(dirname(path), { recursive: true })
+      writeFileSync(path, 'partial')
+    }
+    writeFileSync(join(out, 'notes.tmp'), 'the user’s')
+    const dataset = randomDataset(root, 6, 3)
+    await exportYolo(dataset, {
+      outDir: out,
+      images: { format: 'png8', size: 32 },
+      decoder: boxPaintingDecoder(dataset)
+    })
+    expect(leftovers.filter((path) => existsSync(path))).toEqual([])
+    expect(existsSync(join(out, 'notes.tmp'))).toBe(true)
+    const all = readdirSync(out, { recursive: true }).map(String)
+    expect(all.filter((name) => name.endsWith('.tmp'))).toEqual(['notes.tmp'])
   })
 })

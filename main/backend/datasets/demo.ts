@@ -1,8 +1,8 @@
 // "Try the demo dataset": generated once into the workspace, then opened like any folder.
-import { randomBytes } from 'node:crypto'
 import { access, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ProgressListener } from '../../../common/domain'
+import { tempName } from '../../core/temp-files'
 
 let generating: Promise<string> | null = null
 
@@ -20,7 +20,8 @@ export async function ensureDemoDataset(
   // Generate beside it and rename, so a crash never leaves a half-written demo that looks complete.
   generating ??= (async () => {
     const { generateDemo } = await import('../../core/demo')
-    const tmp = join(workspace, `.demo-dataset-${randomBytes(4).toString('hex')}`)
+    // a temp name with our pid: a workspace sweep after a kill removes it (core/temp-files.ts)
+    const tmp = join(workspace, tempName('demo-dataset'))
     try {
       await generateDemo(tmp, { onProgress, signal })
       await rm(dir, { recursive: true, force: true })

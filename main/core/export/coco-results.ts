@@ -4,6 +4,7 @@
 // `COCO('images.json').loadRes('results.json')` reads them, and so does `importCoco` here.
 import { join } from 'node:path'
 import { writeJsonAtomic } from '../fs-atomic'
+import { removeStaleTemps } from '../temp-files'
 
 export interface PredictedImage {
   imageId: string
@@ -72,6 +73,7 @@ export function cocoResults(images: readonly PredictedImage[], about: Record<str
 /** Writes OUT/images.json and OUT/results.json; returns the files written. */
 export async function writeCocoResults(outDir: string, coco: CocoResults): Promise<string[]> {
   const files = [join(outDir, COCO_RESULTS_FILES.images), join(outDir, COCO_RESULTS_FILES.results)]
+  await removeStaleTemps(outDir)
   await writeJsonAtomic(files[0], coco.images)
   await writeJsonAtomic(files[1], coco.results)
   return files

@@ -11,6 +11,7 @@ import {
   type PixelDecoder,
   type WrittenImages
 } from './images'
+import { removeStaleTemps } from '../temp-files'
 import { assertOutputAllowed, datasetSource } from '../write-target'
 import { planExport, type ExportPlan, type PlannedImage, type PlanOptions } from './plan'
 
@@ -83,6 +84,8 @@ export async function runExport(
 ): Promise<ExportSummary> {
   const outDir = resolve(options.outDir)
   await assertOutputAllowed(outDir, [datasetSource(dataset.root)], 'folder')
+  // an export killed in this folder left temps beside its files: images/<subset>/ is two levels down
+  await removeStaleTemps(outDir, { depth: 2 })
   const plan = planExport(dataset, options)
   if (plan.items.length === 0)
     throw new UserError(`${dataset.root}: no labelled train images to export (policy ${plan.options.policy})`)

@@ -9,6 +9,7 @@ import { initBackend, type BackendInfo } from '../backend/ladder'
 import type { TrainingData } from '../data/prepare'
 import type { Detector } from '../detect/detector'
 import { findCheckpoint, readCheckpointMeta } from '../runs/checkpoint'
+import { leftoversLine, removeRunLeftovers } from '../runs/leftovers'
 import {
   RUN_FILES,
   RunLog,
@@ -43,9 +44,11 @@ export async function openRun(args: TrainArgs, onLogLine?: (line: string) => voi
   let saved: RunConfigFile | null = null
   let resumeFrom: string | null = null
   let epochsDone = 0
+  let leftovers: string | null = null
   await assertOutputAllowed(runDir, [datasetSource(args.dataset)], 'folder')
   if (args.resume) {
     saved = await readRunConfig<RunConfigFile>(runDir)
+    leftovers = leftoversLine(await removeRunLeftovers(runDir))
     resumeFrom = await findCheckpoint(runDir, 'last')
     if (!resumeFrom)
       throw new UserError(`${runDir}: nothing to resume (no checkpoints/last); start a new run instead`)
@@ -61,6 +64,7 @@ export async function openRun(args: TrainArgs, onLogLine?: (line: string) => voi
   }
   const log = await RunLog.open(runDir, onLogLine)
   log.write(args.resume ? `resuming from ${resumeFrom}` : `new run in ${runDir}`)
+  if (leftovers) log.write(leftovers)
   return { runDir, config, saved, resumeFrom, epochsDone, log }
 }
 
