@@ -20,6 +20,13 @@ import { TrainingService } from './training/service'
 import type { ImageDecoder } from './viewer/pixels'
 import { ViewerService } from './viewer/service'
 
+/**
+ * Decoded images the back end keeps (32 of 2k x 2k 16-bit). The page keeps its own 192 MB of what it
+ * showed (renderer/src/viewer/image-loader.ts); with 512 MB here the two caches plus a bare host and
+ * browser came to 1.9 GB on a 1,000-image walk (npm run bench:load), over the 1.5 GB the app allows.
+ */
+const DECODE_CACHE_BYTES = 256 * 1024 * 1024
+
 export interface BackendOptions {
   workspace: string
   host: 'electron' | 'web'
@@ -63,7 +70,8 @@ export function createBackend(options: BackendOptions): Backend {
   let pool: Promise<ImageDecoder> | null = options.decoder ? Promise.resolve(options.decoder) : null
   const decoder = (): Promise<ImageDecoder> =>
     (pool ??= import('../core/dicom/pool').then(
-      ({ DecodePool }) => new DecodePool({ size: Math.max(2, availableParallelism() - 1) })
+      ({ DecodePool }) =>
+        new DecodePool({ size: Math.max(2, availableParallelism() - 1), cacheBytes: DECODE_CACHE_BYTES })
     ))
 
   const datasets = new DatasetService({ workspace, jobs, decoder, logError })
