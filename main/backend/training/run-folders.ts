@@ -21,7 +21,7 @@ import { errorMessage } from '../../core/errors'
 import { findCheckpoint, readCheckpointMeta } from '../../ml/runs/checkpoint-meta'
 import { RUN_FILES, readRunConfig } from '../../ml/runs/run-folder'
 import { readRunStatus } from '../../ml/runs/run-status'
-import { readScalars } from '../../ml/runs/tfevents'
+import { readIntactScalars } from '../../ml/runs/tfevents'
 import type { RunConfigFile, TrainerState } from '../../ml/train/run-record'
 
 /** Points per step series sent to a chart: smooth to draw, and the run's files keep every step. */
@@ -187,9 +187,10 @@ export async function readStepSeries(runDir: string): Promise<StepSeries> {
   }
 }
 
-function safeScalars(bytes: Uint8Array): ReturnType<typeof readScalars> {
+/** The curves of a damaged event file up to the damage (a resume drops the rest and writes it whole). */
+function safeScalars(bytes: Uint8Array): ReturnType<typeof readIntactScalars> {
   try {
-    return readScalars(bytes)
+    return readIntactScalars(bytes)
   } catch {
     return []
   }

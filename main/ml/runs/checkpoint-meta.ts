@@ -36,9 +36,42 @@ export function checkpointDir(runDir: string, name: CheckpointName): string {
 
 /**
  * The folder of a checkpoint. If a crash hit between the two renames of a save, the previous
- * checkpoint still sits in `.<name>.*.old` and is used.
+ * checkpoint still sits in `.<name>.*.old` and is used. `best` is last's folder when last holds a
+ * newer best (see newerBestInLast).
  */
 export async function findCheckpoint(runDir: string, name: CheckpointName): Promise<string | null> {
+  if (name === 'best') {
+    const newer = await newerBestInLast(runDir)
+    if (newer) return newer.lastDir
+  }
+  return savedCheckpoint(runDir, name)
+}
+
+/** What a checkpoint's trainer state says about the best epoch (1-based), whatever the trainer's type. */
+interface BestOf {
+  best?: { epoch: number } | null
+}
+
+/**
+ * The end of an epoch saves last, then best (when the epoch improved). A stop between the two
+ * leaves last holding the weights of the epoch it names as best while best holds an older epoch,
+ * or nothing: then last's folder is the run's best. Null when best is what last says it is.
+ */
+export async function newerBestInLast(
+  runDir: string
+): Promise<{ lastDir: string; epoch: number; bestHeld: number | null } | null> {
+  const lastDir = await savedCheckpoint(runDir, 'last')
+  const last = lastDir && (await readCheckpointMeta<BestOf>(lastDir).catch(() => null))
+  const epoch = last ? last.trainer?.best?.epoch : undefined
+  // last is the best's own save only when it was written at the end of that epoch
+  if (!lastDir || !last || epoch === undefined || last.stepInEpoch !== 0 || last.epoch !== epoch) return null
+  const bestDir = await savedCheckpoint(runDir, 'best')
+  const best = bestDir && (await readCheckpointMeta(bestDir).catch(() => null))
+  const bestHeld = best ? best.epoch : null
+  return bestHeld !== null && bestHeld >= epoch ? null : { lastDir, epoch, bestHeld }
+}
+
+async function savedCheckpoint(runDir: string, name: CheckpointName): Promise<string | null> {
   const target = checkpointDir(runDir, name)
   if (await stat(join(target, CHECKPOINT_FILE)).catch(() => null)) return target
   const parent = join(runDir, RUN_FILES.checkpoints)

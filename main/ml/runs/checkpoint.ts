@@ -2,11 +2,11 @@
 // weights.bin, see detect/detector-io.ts), the optimizer state (optimizer.json + optimizer.bin) and
 // checkpoint.json (trainer position and the metadata prediction needs). A checkpoint is written into
 // a temporary folder and swapped in by renames, so a crash leaves the previous one whole.
-import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FileReadError, errorMessage } from '../../core/errors'
 import { writeFileAtomic, writeJsonAtomic } from '../../core/fs-atomic'
+import { tempName } from '../../core/temp-files'
 import { loadDetector, type Detector } from '../detect/detector'
 import { packWeights, unpackWeights, type NamedWeights, type WeightEntry } from '../model/weights'
 import type { OptimizerState } from '../train/optimizer'
@@ -25,6 +25,7 @@ export {
   CHECKPOINT_VERSION,
   checkpointDir,
   findCheckpoint,
+  newerBestInLast,
   readCheckpointMeta,
   type CheckpointMeta,
   type CheckpointName
@@ -95,7 +96,8 @@ export async function saveCheckpoint<T>(
   const target = checkpointDir(runDir, name)
   const parent = join(runDir, RUN_FILES.checkpoints)
   await mkdir(parent, { recursive: true })
-  const tmp = join(parent, `.${name}.${randomBytes(6).toString('hex')}.tmp`)
+  // named like every temp of ours, so a resume or a workspace sweep after a kill removes it
+  const tmp = join(parent, tempName(name))
   try {
     await content.detector.save(tmp, {
       checkpoint: name,
@@ -112,7 +114,7 @@ export async function saveCheckpoint<T>(
     }
     // checkpoint.json last: a folder that has it is complete
     await writeJsonAtomic(join(tmp, CHECKPOINT_FILE), content.meta)
-    const old = join(parent, `.${name}.${randomBytes(6).toString('hex')}.old`)
+    const old = join(parent, tempName(name).replace(/\.tmp$/, '.old'))
     const hadPrevious = await rename(target, old).then(
       () => true,
       () => false

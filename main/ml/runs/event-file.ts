@@ -2,9 +2,9 @@
 // crash never leaves a torn record and a resumed run can drop what came after its checkpoint.
 import { readFile, readdir } from 'node:fs/promises'
 import { hostname } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { writeFileAtomic } from '../../core/fs-atomic'
-import { decodeEvent, fileVersionRecord, readRecords, scalarsRecord, frameRecord } from './tfevents'
+import { decodeEvent, fileVersionRecord, frameRecord, readIntactRecords, scalarsRecord } from './tfevents'
 
 export class EventFile {
   private readonly records: Uint8Array[]
@@ -18,11 +18,14 @@ export class EventFile {
 
   /**
    * Opens the run's event file, or starts one. `keep` decides which existing records survive (a resumed
-   * run drops events past its checkpoint); the file-version record always stays first.
+   * run drops events past its checkpoint); the file-version record always stays first. A file cut
+   * short (or damaged) keeps the records before the damage; `onTornTail` hears what was dropped, and
+   * the next flush writes the file whole again.
    */
   static async open(
     runDir: string,
-    keep: (step: number, tags: string[]) => boolean = () => true
+    keep: (step: number, tags: string[]) => boolean = () => true,
+    onTornTail?: (message: string) => void
   ): Promise<EventFile> {
     const existing = (await readdir(runDir).catch(() => [] as string[]))
       .filter((name) => name.startsWith('events.out.tfevents.'))
@@ -34,7 +37,13 @@ export class EventFile {
     }
     const path = join(runDir, existing[0])
     const kept: Uint8Array[] = []
-    for (const payload of readRecords(new Uint8Array(await readFile(path)))) {
+    const { records, torn } = readIntactRecords(new Uint8Array(await readFile(path)))
+    if (torn)
+      onTornTail?.(
+        `${basename(path)}: dropped a torn record at byte ${torn.at} (${torn.bytes} bytes: ${torn.reason}); ` +
+          `the ${records.filter((r) => !decodeEvent(r).fileVersion).length} scalar record(s) before it are kept`
+      )
+    for (const payload of records) {
       const event = decodeEvent(payload)
       if (
         event.fileVersion ||

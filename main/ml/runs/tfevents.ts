@@ -180,24 +180,45 @@ export interface DecodedEvent {
   scalars: Array<{ tag: string; value: number }>
 }
 
-/** Splits an event file into records, checking both CRCs of each; throws on a corrupt record. */
-export function readRecords(file: Uint8Array): Uint8Array[] {
+/** Where an event file stops being readable: the byte its first bad record starts at, and why. */
+export interface TornTail {
+  at: number
+  /** Bytes from `at` to the end of the file, all dropped. */
+  bytes: number
+  reason: string
+}
+
+/**
+ * The records of an event file up to the first one that is cut short or fails a CRC, and what is
+ * dropped from there on (null when every record is whole). After a bad record the framing cannot
+ * be trusted, so nothing behind it is read.
+ */
+export function readIntactRecords(file: Uint8Array): { records: Uint8Array[]; torn: TornTail | null } {
   const view = new DataView(file.buffer, file.byteOffset, file.byteLength)
   const records: Uint8Array[] = []
   let pos = 0
+  const torn = (reason: string) => ({
+    records,
+    torn: { at: pos, bytes: file.length - pos, reason: `event file: ${reason} at byte ${pos}` }
+  })
   while (pos < file.length) {
-    if (pos + 12 > file.length) throw new Error(`event file: truncated record header at byte ${pos}`)
+    if (pos + 12 > file.length) return torn('truncated record header')
     const length = Number(view.getBigUint64(pos, true))
     if (view.getUint32(pos + 8, true) !== maskedCrc32c(file.subarray(pos, pos + 8)))
-      throw new Error(`event file: bad length CRC at byte ${pos}`)
+      return torn('bad length CRC')
     const payload = file.subarray(pos + 12, pos + 12 + length)
-    if (payload.length !== length || pos + 16 + length > file.length)
-      throw new Error(`event file: truncated record at byte ${pos}`)
-    if (view.getUint32(pos + 12 + length, true) !== maskedCrc32c(payload))
-      throw new Error(`event file: bad data CRC at byte ${pos}`)
+    if (payload.length !== length || pos + 16 + length > file.length) return torn('truncated record')
+    if (view.getUint32(pos + 12 + length, true) !== maskedCrc32c(payload)) return torn('bad data CRC')
     records.push(payload)
     pos += 16 + length
   }
+  return { records, torn: null }
+}
+
+/** Splits an event file into records, checking both CRCs of each; throws on a corrupt record. */
+export function readRecords(file: Uint8Array): Uint8Array[] {
+  const { records, torn } = readIntactRecords(file)
+  if (torn) throw new Error(torn.reason)
   return records
 }
 
@@ -229,10 +250,19 @@ export function decodeEvent(payload: Uint8Array): DecodedEvent {
   return event
 }
 
-/** Every scalar of an event file, in file order. */
+/** Every scalar of an event file, in file order; throws on a torn or corrupt record. */
 export function readScalars(file: Uint8Array): ScalarEvent[] {
+  return scalarsOf(readRecords(file))
+}
+
+/** The scalars of the records before a torn or corrupt one (a reader showing curves of a damaged file). */
+export function readIntactScalars(file: Uint8Array): ScalarEvent[] {
+  return scalarsOf(readIntactRecords(file).records)
+}
+
+function scalarsOf(records: readonly Uint8Array[]): ScalarEvent[] {
   const out: ScalarEvent[] = []
-  for (const record of readRecords(file)) {
+  for (const record of records) {
     const event = decodeEvent(record)
     for (const { tag, value } of event.scalars)
       out.push({ tag, step: event.step, value, wallTime: event.wallTime })

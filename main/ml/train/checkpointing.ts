@@ -3,7 +3,8 @@
 import { STUDY_CLASSES } from '../../../common/domain'
 import { PREPROCESSING } from '../data/tensor-cache'
 import type { Detector } from '../detect/detector'
-import { saveCheckpoint, type CheckpointMeta, type CheckpointName } from '../runs/checkpoint'
+import { newerBestInLast, saveCheckpoint, type CheckpointMeta, type CheckpointName } from '../runs/checkpoint'
+import type { RunLog } from '../runs/run-folder'
 import type { TrainerState } from './run-record'
 import type { TrainingModel } from './training-model'
 import { APP_VERSION } from './versions'
@@ -47,5 +48,26 @@ export function saveTrainingCheckpoint(
       meta: checkpointMeta(model.detector, state, elapsedMs),
       trainingWeights: training
     })
+  )
+}
+
+/**
+ * On resume, with the model and state loaded from checkpoints/last: when the last session stopped
+ * between saving last and best, last holds the best epoch's weights and best an older epoch (or
+ * nothing), so best is saved again from what was loaded. Without this, predict would fall back on
+ * last only until the resumed run moves last on, and then use the older best.
+ */
+export async function restoreBest(
+  runDir: string,
+  model: TrainingModel,
+  state: TrainerState,
+  log: RunLog
+): Promise<void> {
+  const newer = await newerBestInLast(runDir)
+  if (!newer || newer.epoch !== state.best?.epoch) return
+  await saveTrainingCheckpoint(runDir, 'best', model, state, state.elapsedMs)
+  const held = newer.bestHeld === null ? 'nothing' : `epoch ${newer.bestHeld}`
+  log.write(
+    `checkpoints/best held ${held} but the best is epoch ${newer.epoch} (the run stopped between saving last and best): saved again from checkpoints/last`
   )
 }

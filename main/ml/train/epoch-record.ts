@@ -5,7 +5,7 @@ import { SCORED_CLASSES } from '../../../common/domain'
 import { writeFileAtomic } from '../../core/fs-atomic'
 import { EventFile } from '../runs/event-file'
 import { formatResultsCsv, type EpochRecord, type LossParts } from '../runs/results-csv'
-import { RUN_FILES } from '../runs/run-folder'
+import { RUN_FILES, type RunLog } from '../runs/run-folder'
 import { observeEpoch } from './early-stop'
 import type { BestScore } from './events'
 import type { TrainerState } from './run-record'
@@ -58,10 +58,16 @@ export async function writeResults(
   await writeFileAtomic(join(runDir, RUN_FILES.results), formatResultsCsv(history, lossKeys))
 }
 
-/** The run's TensorBoard file, without what a resumed run's checkpoint had not reached yet. */
-export function openRunEvents(runDir: string, state: TrainerState): Promise<EventFile> {
-  return EventFile.open(runDir, (step, tags) =>
-    tags.every((t) => t.startsWith('step/')) ? step <= state.globalStep : step <= state.history.length
+/**
+ * The run's TensorBoard file, without what a resumed run's checkpoint had not reached yet; a torn
+ * tail (the file cut mid-record) is dropped and said in train.log.
+ */
+export function openRunEvents(runDir: string, state: TrainerState, log: RunLog): Promise<EventFile> {
+  return EventFile.open(
+    runDir,
+    (step, tags) =>
+      tags.every((t) => t.startsWith('step/')) ? step <= state.globalStep : step <= state.history.length,
+    (message) => log.write(message)
   )
 }
 

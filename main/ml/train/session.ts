@@ -225,6 +225,8 @@ export class TrainingSession {
     await writeResults(runDir, state.history, lossKeys)
     events.add(record.epoch, epochScalars(record, lossKeys))
     log.write(epochLine(record, state.best))
+    // last first: a stop between the two leaves last holding the new best, which findCheckpoint
+    // and a resume (restoreBest) recognise; the other order would leave a best that last never saw
     await this.checkpoint('last')
     if (improved) await this.checkpoint('best')
     await Promise.all([events.flush(), log.flush()])

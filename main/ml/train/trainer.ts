@@ -17,6 +17,7 @@ import { RunStatusWriter } from '../runs/run-status'
 import type { DisplaySource } from '../data/tensor-cache'
 import { TrainingClock } from './clock'
 import { EPOCHS_UNTIL_TIME_LIMIT, type TrainArgs } from './config'
+import { restoreBest } from './checkpointing'
 import { openRunEvents } from './epoch-record'
 import type { EmitTrainingEvent, TrainResult } from './events'
 import { loadRunData } from './run-data'
@@ -63,6 +64,7 @@ export async function train(args: TrainArgs, ctx: TrainContext = {}): Promise<Tr
     const built = await TrainingModel.build(run, backend, data)
     model = built.model
     const { state } = built
+    if (run.resumeFrom) await restoreBest(runDir, model, state, log)
     let saved = run.saved
     if (!saved) {
       saved = await recordNewRun(run, model.detector, backend, data, data.stepsPerEpoch)
@@ -80,7 +82,7 @@ export async function train(args: TrainArgs, ctx: TrainContext = {}): Promise<Tr
       state,
       clock: new TrainingClock(now, sessionStart, config, data.stepsPerEpoch, state),
       log,
-      events: await openRunEvents(runDir, state),
+      events: await openRunEvents(runDir, state, log),
       status,
       lossKeys: saved.lossKeys,
       emit,
