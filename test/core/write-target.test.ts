@@ -137,3 +137,16 @@ describe('assertOutputAllowed', () => {
     )
   })
 })
+
+describe('odd paths', () => {
+  it('a name too long or a loop of symlinks is a user error naming the path, not a crash', async () => {
+    const long = join(dir, 'a'.repeat(300))
+    const error = await errorOf(assertOutputAllowed(long, []))
+    expect(error).toBeInstanceOf(UserError)
+    expect(error!.message).toBe(`${long}: a name in the path is longer than the file system allows`)
+    symlinkSync(join(dir, 'loop'), join(dir, 'loop'))
+    const loop = await errorOf(writeFileAtomic(join(dir, 'loop'), 'x'))
+    expect(loop).toBeInstanceOf(UserError)
+    expect(loop!.message).toBe(`${join(dir, 'loop')}: too many levels of symbolic links`)
+  })
+})
