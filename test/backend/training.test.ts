@@ -180,7 +180,10 @@ describe('a run started from the back end', () => {
       name: 'killed'
     })
     await firstEvent(run.jobId, 'step')
-    const pid = spawnSync('pgrep', ['-n', '-f', 'train-worker.js']).stdout.toString().trim()
+    // this test's own worker (a child of this process), never another test's or another program's
+    const pid = spawnSync('pgrep', ['-n', '-P', String(process.pid), '-f', 'train-worker.js'])
+      .stdout.toString()
+      .trim()
     process.kill(Number(pid), 'SIGKILL')
     const job = await ended(run.jobId)
     expect(job.state).toBe('failed')
