@@ -12,7 +12,7 @@ import { decodeRle } from './codecs/rle'
 import { type CodecFrame, decodeJpeg2000, decodeJpeg8, decodeJpegLs } from './codecs/wasm'
 import { encapsulatedFrame, nativeFrame } from './frames'
 import { parseWholeFile } from './deflated'
-import { imageFacts } from './facts'
+import { checkImageFacts, imageFacts } from './facts'
 import { PIXEL_DATA } from './parse'
 import { colourToGrey, toStoredValues } from './stored-values'
 import { TS, isNative, transferSyntaxName, unsupportedReason } from './transfer-syntax'
@@ -99,8 +99,7 @@ export function decodeBytes(bytes: Uint8Array, path: string): Promise<DecodedIma
 async function decodeOwnBytes(bytes: Uint8Array, path: string, owned: boolean): Promise<DecodedImage> {
   const { dataSet, transferSyntaxUid } = await parseWholeFile(bytes, path)
   const facts = imageFacts(dataSet)
-  if (!facts.rows || !facts.columns)
-    throw new FileReadError(path, 'no image size: Rows (0028,0010) or Columns (0028,0011) missing or 0')
+  checkImageFacts(path, facts)
   if (facts.photometric === 'PALETTE COLOR')
     throw new FileReadError(path, 'PALETTE COLOR images are not supported')
   if (facts.samplesPerPixel !== 1 && facts.samplesPerPixel !== 3)

@@ -1,5 +1,6 @@
 // The image facts of a parsed data set that indexing, decoding and the inflate cap all read.
 import type { DataSet } from 'dicom-parser'
+import { FileReadError } from '../errors'
 
 export function numbers(dataSet: DataSet, tag: string): number[] | null {
   const count = dataSet.numStringValues(tag)
@@ -49,4 +50,18 @@ export type ImageFacts = ReturnType<typeof imageFacts>
 export function declaredPixelBytes(facts: ImageFacts): number {
   const frameBits = facts.rows * facts.columns * facts.samplesPerPixel * facts.bitsAllocated
   return Math.ceil(frameBits / 8) * facts.numberOfFrames
+}
+
+/** The facts every reader of pixels relies on; the indexer and the decoder refuse the same files. */
+export function checkImageFacts(path: string, facts: ImageFacts): void {
+  if (!facts.rows || !facts.columns)
+    throw new FileReadError(path, 'no image size: Rows (0028,0010) or Columns (0028,0011) missing or 0')
+  if (![1, 8, 16, 32].includes(facts.bitsAllocated))
+    throw new FileReadError(path, `unsupported Bits Allocated ${facts.bitsAllocated}`)
+  if (facts.bitsStored < 1 || facts.bitsStored > facts.bitsAllocated) {
+    throw new FileReadError(
+      path,
+      `Bits Stored ${facts.bitsStored} does not fit Bits Allocated ${facts.bitsAllocated}`
+    )
+  }
 }

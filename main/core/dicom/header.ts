@@ -7,7 +7,7 @@ import { promisify } from 'node:util'
 import type { ImageRecord } from '../../../common/domain'
 import { FileReadError, errorMessage } from '../errors'
 import { inflateHeader } from './deflated'
-import { imageFacts, text, type ImageFacts } from './facts'
+import { checkImageFacts, imageFacts, text } from './facts'
 import { PIXEL_DATA, parseUntilPixelData, readFileMeta, type ParseOutcome } from './parse'
 import { TS, isNative, isSupportedTransferSyntax, unsupportedReason } from './transfer-syntax'
 
@@ -70,19 +70,6 @@ export function distinctImageIds(records: readonly ImageRecord[]): ImageRecord[]
     const id = renamed.get(record)
     return id === undefined ? record : { ...record, imageId: id }
   })
-}
-
-function checkImage(path: string, facts: ImageFacts): void {
-  if (!facts.rows || !facts.columns)
-    throw new FileReadError(path, 'no image size: Rows (0028,0010) or Columns (0028,0011) missing or 0')
-  if (![1, 8, 16, 32].includes(facts.bitsAllocated))
-    throw new FileReadError(path, `unsupported Bits Allocated ${facts.bitsAllocated}`)
-  if (facts.bitsStored < 1 || facts.bitsStored > facts.bitsAllocated) {
-    throw new FileReadError(
-      path,
-      `Bits Stored ${facts.bitsStored} does not fit Bits Allocated ${facts.bitsAllocated}`
-    )
-  }
 }
 
 const ITEM = 0xe000
@@ -169,7 +156,7 @@ export async function readHeaderWithStat(
     if (!isSupportedTransferSyntax(transferSyntaxUid))
       throw new FileReadError(relPath, unsupportedReason(transferSyntaxUid))
     const facts = imageFacts(dataSet)
-    checkImage(relPath, facts)
+    checkImageFacts(relPath, facts)
     // deflated data sets have offsets into the inflated bytes, so only the others can be checked here
     if (!isNative(transferSyntaxUid) && pixelData.hadUndefinedLength) {
       await checkEncapsulatedItems(fd, prefix, pixelData.dataOffset, size, relPath)

@@ -81,6 +81,19 @@ function parserMessage(err: unknown): string {
 
 /** A FileReadError for what dicom-parser threw while reading a complete file of `length` bytes. */
 function parseFailure(err: unknown, path: string, length: number): FileReadError {
+  const inner = (err as { exception?: unknown })?.exception ?? err
+  // dicom-parser recurses once per nesting level; a file can nest deeper than the stack goes
+  if (inner instanceof RangeError && /call stack/i.test(inner.message))
+    return new FileReadError(path, 'malformed DICOM data set: sequences nested too deeply to read')
+  // its own bug: at the end of the bytes it logs to a warnings list that items inside a
+  // defined-length item lack, so a cut-off undefined-length item surfaces as this TypeError
+  if (inner instanceof TypeError && /reading 'push'/.test(inner.message))
+    return new FileReadError(
+      path,
+      `truncated file: a sequence item of undefined length runs to the end of the data set without its delimiter (${length} bytes)`
+    )
+  if (inner instanceof Error && !(inner instanceof FileReadError) && inner.constructor !== Error)
+    return new FileReadError(path, 'malformed DICOM data set: its elements, sequences and items do not fit together')
   const message = parserMessage(err)
   if (isOverrun(message))
     return new FileReadError(
@@ -146,6 +159,11 @@ export function parseUntilPixelData(
     throw parseFailure(err, path, bytes.length)
   }
   if (!dataSet.elements[PIXEL_DATA] && untilPixelData && !complete) return 'more'
+  const cut = elementPastEnd(dataSet, bytes.length)
+  if (cut) {
+    if (!complete) return 'more'
+    throw new FileReadError(path, `truncated file: element ${cut} runs past the end of the file (${bytes.length} bytes)`)
+  }
   const transferSyntaxUid = rawSyntax ?? (dataSet.string('x00020010') ?? '').replace(/\0/g, '').trim()
   return { dataSet, transferSyntaxUid }
 }
@@ -166,7 +184,27 @@ export function parseInflatedDataSet(inflated: Uint8Array, path: string): DataSe
   } catch (err) {
     throw parseFailure(err, path, inflated.length)
   }
+  const cut = elementPastEnd(dataSet, inflated.length)
+  if (cut) throw new FileReadError(path, `truncated file: element ${cut} runs past the end of the data set`)
   return dataSet
+}
+
+/**
+ * The first element (outside the pixel data, which the frame readers check with the image size)
+ * whose value runs past `end`, as (gggg,eeee). dicom-parser checks this for explicit VR data sets
+ * but not for implicit ones, whose cut-off values would otherwise be read as if they were there.
+ */
+function elementPastEnd(dataSet: DataSet, end: number): string | null {
+  for (const element of Object.values(dataSet.elements)) {
+    if (element.tag === PIXEL_DATA) continue
+    if (!element.hadUndefinedLength && element.dataOffset + element.length > end)
+      return `(${element.tag.slice(1, 5).toUpperCase()},${element.tag.slice(5).toUpperCase()})`
+    for (const item of element.items ?? []) {
+      const inner = item.dataSet && elementPastEnd(item.dataSet, end)
+      if (inner) return inner
+    }
+  }
+  return null
 }
 
 /** Parses a complete file whose data set is not deflated; the pixel data element must be present. */

@@ -57,16 +57,47 @@ async function run(moduleId: string, className: string, encoded: Uint8Array): Pr
       isSigned: Boolean(info.isSigned),
       bytes: decoder.getDecodedBuffer().slice()
     }
+  } catch (err) {
+    throw codecFailure(moduleId, err)
   } finally {
     decoder.delete()
   }
+}
+
+/**
+ * What a codec threw, in words. A C++ exception reaches JavaScript as a bare number (a pointer) and
+ * an abort as a WebAssembly.RuntimeError; neither says anything to a user. After an abort the
+ * module's memory cannot be trusted, so the next decode loads a fresh instance.
+ */
+function codecFailure(moduleId: string, err: unknown): Error {
+  if (err instanceof Error && err.name === 'RuntimeError') {
+    loaded.delete(moduleId)
+    return new Error('the decoder stopped on corrupt or truncated compressed data')
+  }
+  if (err instanceof Error && err.message) return err
+  return new Error('the decoder rejected the compressed data as corrupt or truncated')
+}
+
+/**
+ * CharLS loops forever on a JPEG-LS codestream that stops without its end-of-image marker (a cut
+ * fragment, an item length shorter than its data). With FF D9 appended it ends, with an error when
+ * data is missing and with the image when only the marker was.
+ */
+function endedJpegLs(encoded: Uint8Array): Uint8Array {
+  let end = encoded.length
+  while (end > 0 && encoded[end - 1] === 0) end-- // fragments are padded to an even length
+  if (end >= 2 && encoded[end - 2] === 0xff && encoded[end - 1] === 0xd9) return encoded
+  const ended = new Uint8Array(encoded.length + 2)
+  ended.set(encoded)
+  ended.set([0xff, 0xd9], encoded.length)
+  return ended
 }
 
 const CHARLS = ['@cornerstonejs/codec-charls/decodewasmjs', 'JpegLSDecoder'] as const
 const OPENJPEG = ['@cornerstonejs/codec-openjpeg/decodewasmjs', 'J2KDecoder'] as const
 const LIBJPEG_TURBO = ['@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs', 'JPEGDecoder'] as const
 
-export const decodeJpegLs = (encoded: Uint8Array) => run(...CHARLS, encoded)
+export const decodeJpegLs = (encoded: Uint8Array) => run(...CHARLS, endedJpegLs(encoded))
 export const decodeJpeg2000 = (encoded: Uint8Array) => run(...OPENJPEG, encoded)
 export const decodeJpeg8 = (encoded: Uint8Array) => run(...LIBJPEG_TURBO, encoded)
 
