@@ -67,7 +67,7 @@ describe('cxr-studio train', () => {
       'train',
       unlabelled,
       '--out',
-      join(unlabelled, 'run'),
+      join(await tempDir('nolabels-run'), 'run'),
       '--backend',
       'wasm'
     ])
