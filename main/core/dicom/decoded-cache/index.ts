@@ -1,0 +1,82 @@
+// Decoding through the workspace's decoded-pixel cache: a file seen before (same path, inode, size,
+// mtime and decoder) is read back instead of decoded; a fresh decode is handed to the caller first
+// and written afterwards, so the first open is not slowed by the cache.
+import type { DecodedImage } from '../../../../common/pixels'
+import { decodedCacheBytes, readWorkspaceSettings } from '../../settings'
+import { decodeFile } from '../decode'
+import { pixelStats, type PixelStats } from '../pixel-stats'
+import { DecodedCache, decodedCacheDir, type DecodedCacheConfig } from './store'
+
+export { DecodedCache, DECODER_VERSION, decodedCacheDir, type DecodedCacheConfig } from './store'
+export { CorruptEntryError } from './entry'
+
+export interface CachedDecode {
+  image: DecodedImage
+  /** From the cache, or computed when `stats` was asked for. */
+  stats?: PixelStats
+  fromCache: boolean
+  /**
+   * Writes the entry of a fresh decode; call it after handing the image on. Resolves true when written,
+   * false when not (cache off, a full disk, the file changed meanwhile); never rejects. Null on a hit.
+   */
+  save: (() => Promise<boolean>) | null
+}
+
+export interface DecodeCachedOptions {
+  /** The decoder on a miss; default decodeFile read on the calling thread. */
+  decode?: (absPath: string, relPath: string) => Promise<DecodedImage>
+  /** Compute the viewer's stats on a miss before returning (a hit always has them). */
+  stats?: boolean
+  /** Write a fresh decode (default true); background work reads the cache but leaves it as it is. */
+  write?: boolean
+  /**
+   * The caller hands the pixels on (transfers them to another thread) before save(): they are copied
+   * for the write. Otherwise the caller must leave them unchanged until save() resolves.
+   */
+  transfer?: boolean
+  /** The dataset folder the file belongs to: the cache never writes inside it. Default: the file's folder. */
+  datasetRoot?: string
+}
+
+/** Frame 0 of `absPath`, from the cache when it holds this very file, else decoded (see CachedDecode). */
+export async function decodeCached(
+  absPath: string,
+  relPath: string,
+  cache: DecodedCache | null,
+  options: DecodeCachedOptions = {}
+): Promise<CachedDecode> {
+  const identity = cache?.enabled ? cache.identify(absPath) : null
+  const hit = identity ? cache!.read(identity.key) : null
+  if (hit) return { ...hit, fromCache: true, save: null }
+  const decode = options.decode ?? ((abs, rel) => decodeFile(abs, rel, { syncRead: true }))
+  const image = await decode(absPath, relPath)
+  const stats = options.stats ? pixelStats(image) : undefined
+  if (!cache || !identity || options.write === false) return { image, stats, fromCache: false, save: null }
+  const kept = options.transfer ? { ...image, pixels: image.pixels.slice() } : image
+  const save = async (): Promise<boolean> => {
+    try {
+      // a file rewritten while it was decoded would be cached under its old identity: skip it
+      if (!cache.unchanged(absPath, identity)) return false
+      const snapshot = cache.snapshot(identity.key, kept, stats ?? pixelStats(kept))
+      return await cache.write(identity.key, snapshot, absPath, options.datasetRoot)
+    } catch {
+      return false
+    }
+  }
+  return { image, stats, fromCache: false, save }
+}
+
+/** The workspace's cache as its settings say (bound 0: off, and null is returned). */
+export async function workspaceDecodedCacheConfig(workspace: string): Promise<DecodedCacheConfig> {
+  const settings = await readWorkspaceSettings(workspace)
+  return { dir: decodedCacheDir(workspace), maxBytes: decodedCacheBytes(settings) }
+}
+
+/** A DecodedCache for the workspace (its settings' bound), or null when the setting turns it off. */
+export async function openDecodedCache(
+  workspace: string,
+  onProblem?: (message: string) => void
+): Promise<DecodedCache | null> {
+  const config = await workspaceDecodedCacheConfig(workspace)
+  return config.maxBytes > 0 ? new DecodedCache({ ...config, onProblem }) : null
+}
