@@ -36,6 +36,25 @@ export const BackendInfo = z.object({
     .optional()
 })
 
+/** A faster inference runtime or provider that was not used, and why. */
+export const RuntimeFallback = z.object({
+  /** 'onnxruntime', or 'onnxruntime cuda' / 'onnxruntime dml' / 'onnxruntime coreml'. */
+  runtime: z.string(),
+  reason: z.string()
+})
+
+/** What ran a prediction: ONNX Runtime (and its execution provider) or tfjs (and its backend). */
+export const InferenceRuntimeInfo = z.object({
+  name: z.enum(['onnxruntime', 'tfjs']),
+  version: z.string(),
+  /** 'CPU', 'CUDA', 'DML', 'COREML', or the tfjs backend's device. */
+  device: z.string(),
+  /** ONNX Runtime's execution provider ('cpu', 'cuda', ...) or the tfjs backend ('wasm', ...). */
+  executionProvider: z.string(),
+  threads: z.number().int(),
+  fallbacks: z.array(RuntimeFallback)
+})
+
 /** What one epoch produced: a row of results.csv. */
 export const EpochRecord = z.object({
   /** 1-based. */
@@ -283,6 +302,8 @@ export type BackendProbe = z.infer<typeof BackendProbe>
 export type LossParts = z.infer<typeof LossParts>
 export type BackendFallback = z.infer<typeof BackendFallback>
 export type BackendInfo = z.infer<typeof BackendInfo>
+export type RuntimeFallback = z.infer<typeof RuntimeFallback>
+export type InferenceRuntimeInfo = z.infer<typeof InferenceRuntimeInfo>
 export type EpochRecord = z.infer<typeof EpochRecord>
 export type BestScore = z.infer<typeof BestScore>
 export type TrainStatus = z.infer<typeof TrainStatus>

@@ -7,7 +7,7 @@ import { constant } from '../model/init'
 
 const FUSION_EPSILON = 1e-4
 
-class FusionNode extends Module {
+export class FusionNode extends Module {
   readonly fusionWeights: tf.Variable
   readonly conv: ConvBn
 
@@ -29,7 +29,7 @@ class FusionNode extends Module {
   }
 }
 
-class BiFpnLayer extends Module {
+export class BiFpnLayer extends Module {
   readonly topDown: FusionNode[] = []
   readonly bottomUp: FusionNode[] = []
 

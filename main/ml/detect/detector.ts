@@ -14,7 +14,7 @@ import { readSavedModel, writeSavedModel, type DetectorManifest } from './detect
 import { clipBox, flatBoxes, flipBoxesHorizontally, type Box, type Detections } from './boxes'
 import { resolveDetectorConfig, type DetectorConfig, type DetectorConfigInput } from './config'
 import { DetectorNet } from './detector-net'
-import type { ImageTargets } from './head'
+import type { HeadOutput, ImageTargets } from './head'
 import { mergeDetections, nonMaxSuppression, type MergeMode } from './postprocess'
 import { imageLevelLosses } from './study-head'
 
@@ -78,6 +78,26 @@ export interface ParameterGroup {
   batchNormFrozen: boolean
 }
 
+/** What inference computes for a batch: the head's raw outputs, the image head's logits, and their scores. */
+export interface DetectorOutputs extends HeadOutput {
+  studyLogits: tf.Tensor2D
+  noneLogits: tf.Tensor2D
+  /** Per-class confidence [B, N, numClasses] (the head's scores()). */
+  scores: tf.Tensor3D
+  /** Softmax over STUDY_CLASSES [B, 4]. */
+  studyProbs: tf.Tensor2D
+  /** Sigmoid of noneLogits [B, 1]. */
+  noneScores: tf.Tensor2D
+}
+
+/** The outputs prediction decodes, as flat arrays (from tfjs or ONNX Runtime). */
+export interface PredictionOutputs {
+  scores: Float32Array
+  boxRegression: Float32Array
+  studyProbs: Float32Array
+  noneScores: Float32Array
+}
+
 /** How the weights were initialised, for the run's config.json and the saved model.json. */
 export type Initialisation =
   | { kind: 'random'; seed: number }
@@ -87,7 +107,8 @@ export type Initialisation =
 export class Detector {
   readonly config: DetectorConfig
   initialisation: Initialisation
-  private readonly net: DetectorNet
+  /** The module tree, read by the ONNX exporter (main/ml/onnx) to emit the same graph. */
+  readonly net: DetectorNet
   private readonly paths = new Map<Module, string>()
 
   constructor(config: DetectorConfig) {
@@ -173,15 +194,45 @@ export class Detector {
   /** Boxes (model-input pixels), study probabilities and `none` score per image of [B, S, S, 1] in [0, 1]. */
   async predict(images: tf.Tensor4D, options: PredictOptions = {}): Promise<ImagePrediction[]> {
     this.checkImages(images)
+    return this.predictWith((flipped) => this.readOutputs(images, flipped), images.shape[0], options)
+  }
+
+  /**
+   * The inference outputs (inference mode, batch norms folded) of [B, S, S, 1] images; the ONNX
+   * export emits exactly these. Call inside tf.tidy.
+   */
+  forwardOutputs(images: tf.Tensor4D): DetectorOutputs {
+    const { head, pooled } = this.net.forward(images, { training: false })
+    const { studyLogits, noneLogits } = this.net.imageHead.forward(pooled)
+    return {
+      ...head,
+      studyLogits,
+      noneLogits,
+      scores: this.net.head.scores(head),
+      studyProbs: tf.softmax(studyLogits),
+      noneScores: tf.sigmoid(noneLogits)
+    }
+  }
+
+  /**
+   * Decoding, NMS/WBF and TTA merging over outputs computed elsewhere (tfjs here, ONNX Runtime in
+   * main/ml/onnx): `forward(flipped)` answers the outputs of the batch, mirrored when `flipped`.
+   */
+  async predictWith(
+    forward: (flipped: boolean) => Promise<PredictionOutputs>,
+    batch: number,
+    options: PredictOptions = {}
+  ): Promise<ImagePrediction[]> {
     const views = options.flipTta ? [false, true] : [false]
     const perView: Array<{ detections: Detections[]; studyProbs: Float32Array; noneScores: Float32Array }> =
       []
-    for (const flipped of views) perView.push(await this.predictView(images, flipped, options))
+    for (const flipped of views)
+      perView.push(this.decodeView(await forward(flipped), batch, flipped, options))
     const merge = options.merge ?? 'nms'
     const nms = { iouThreshold: options.iouThreshold ?? 0.5, maxDetections: options.maxDetections ?? 100 }
     const size = this.config.imageSize
     const studyCount = STUDY_CLASSES.length
-    return Array.from({ length: images.shape[0] }, (_, b) => {
+    return Array.from({ length: batch }, (_, b) => {
       // with one view, NMS or WBF replaces NMS; with TTA, each view is NMS-ed first, then merged
       const sets = perView.map((v) =>
         views.length > 1 ? nonMaxSuppression(v.detections[b], nms) : v.detections[b]
@@ -200,12 +251,10 @@ export class Detector {
     })
   }
 
-  private async predictView(images: tf.Tensor4D, flipped: boolean, options: PredictOptions) {
+  private async readOutputs(images: tf.Tensor4D, flipped: boolean): Promise<PredictionOutputs> {
     const [scores, boxes, studyProbs, noneScores] = tf.tidy(() => {
-      const input = flipped ? tf.reverse(images, 2) : images
-      const { head, pooled } = this.net.forward(input, { training: false })
-      const { studyLogits, noneLogits } = this.net.imageHead.forward(pooled)
-      return [this.net.head.scores(head), head.boxRegression, tf.softmax(studyLogits), tf.sigmoid(noneLogits)]
+      const outputs = this.forwardOutputs(flipped ? tf.reverse(images, 2) : images)
+      return [outputs.scores, outputs.boxRegression, outputs.studyProbs, outputs.noneScores]
     })
     const [scoreData, boxData, studyData, noneData] = (await Promise.all([
       scores.data(),
@@ -214,18 +263,22 @@ export class Detector {
       noneScores.data()
     ])) as Float32Array[]
     tf.dispose([scores, boxes, studyProbs, noneScores])
+    return { scores: scoreData, boxRegression: boxData, studyProbs: studyData, noneScores: noneData }
+  }
+
+  private decodeView(outputs: PredictionOutputs, batch: number, flipped: boolean, options: PredictOptions) {
     const n = this.net.head.locationCount
     const classes = this.config.numClasses
-    const detections = Array.from({ length: images.shape[0] }, (_, b) => {
+    const detections = Array.from({ length: batch }, (_, b) => {
       const d = this.net.head.decode(
-        scoreData.subarray(b * n * classes, (b + 1) * n * classes),
-        boxData.subarray(b * n * 4, (b + 1) * n * 4),
+        outputs.scores.subarray(b * n * classes, (b + 1) * n * classes),
+        outputs.boxRegression.subarray(b * n * 4, (b + 1) * n * 4),
         options.scoreThreshold ?? 0.05,
         options.topK ?? 1000
       )
       return flipped ? { ...d, boxes: flipBoxesHorizontally(d.boxes, this.config.imageSize) } : d
     })
-    return { detections, studyProbs: studyData, noneScores: noneData }
+    return { detections, studyProbs: outputs.studyProbs, noneScores: outputs.noneScores }
   }
 
   /** Ordered groups for fine-tuning: backbone stages from the input, then neck, head and study head. */

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import { BatchNorm, SeparableConv2d } from '../model/layers'
 import { Module, type ForwardOptions } from '../model/module'
 
-class TowerLayer extends Module {
+export class TowerLayer extends Module {
   readonly conv: SeparableConv2d
   readonly norms: BatchNorm[] = []
 

@@ -49,8 +49,8 @@ export abstract class StagedBackbone extends Backbone {
     Module & { forward(x: tf.Tensor4D, options: ForwardOptions): tf.Tensor4D }
   >
   abstract readonly top: ConvBn
-  protected abstract readonly stageStarts: number[]
-  protected abstract readonly featureStages: ReadonlyArray<readonly [stride: number, stage: number]>
+  abstract readonly stageStarts: number[]
+  abstract readonly featureStages: ReadonlyArray<readonly [stride: number, stage: number]>
 
   stages(): ModuleGroup[] {
     const groups: ModuleGroup[] = [{ name: 'stem', modules: [this.stem] }]

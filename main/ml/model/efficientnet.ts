@@ -44,7 +44,7 @@ const FEATURE_STAGES: Array<[stride: number, stage: number]> = [
   [32, 6]
 ]
 
-class SqueezeExcite extends Module {
+export class SqueezeExcite extends Module {
   readonly reduce: Conv2d
   readonly expand: Conv2d
 
@@ -74,7 +74,7 @@ class SqueezeExcite extends Module {
   }
 }
 
-class MBConv extends Module {
+export class MBConv extends Module {
   readonly expandConv: ConvBn | null
   readonly depthwise: ConvBn
   readonly se: SqueezeExcite
@@ -132,8 +132,8 @@ export class EfficientNet extends StagedBackbone {
   readonly featureChannels = new Map<number, number>()
   readonly pooledChannels: number
   /** Index of the first block of each stage, plus the total block count at the end. */
-  protected readonly stageStarts: number[] = []
-  protected readonly featureStages = FEATURE_STAGES
+  readonly stageStarts: number[] = []
+  readonly featureStages = FEATURE_STAGES
 
   constructor(variant: EfficientNetVariant, options: BackboneOptions) {
     super()

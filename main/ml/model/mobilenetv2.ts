@@ -22,7 +22,7 @@ const FEATURE_STAGES: Array<[stride: number, stage: number]> = [
   [32, 6]
 ]
 
-class InvertedResidual extends Module {
+export class InvertedResidual extends Module {
   readonly expandConv: ConvBn | null
   readonly depthwise: ConvBn
   readonly project: ConvBn
@@ -68,8 +68,8 @@ export class MobileNetV2 extends StagedBackbone {
   readonly top: ConvBn
   readonly featureChannels = new Map<number, number>()
   readonly pooledChannels: number
-  protected readonly stageStarts: number[] = []
-  protected readonly featureStages = FEATURE_STAGES
+  readonly stageStarts: number[] = []
+  readonly featureStages = FEATURE_STAGES
 
   constructor(options: BackboneOptions) {
     super()

@@ -16,7 +16,7 @@ export type ResNetDepth = 18 | 34
 const BLOCKS: Record<ResNetDepth, number[]> = { 18: [2, 2, 2, 2], 34: [3, 4, 6, 3] }
 const CHANNELS = [64, 128, 256, 512]
 
-class BasicBlock extends Module {
+export class BasicBlock extends Module {
   readonly conv1: ConvBn
   readonly conv2: ConvBn
   readonly shortcut: ConvBn | null
@@ -40,7 +40,7 @@ class BasicBlock extends Module {
   }
 }
 
-class ResNetStage extends Module {
+export class ResNetStage extends Module {
   readonly blocks: BasicBlock[] = []
 
   constructor(inChannels: number, outChannels: number, count: number, stride: number) {
