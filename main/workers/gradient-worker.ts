@@ -1,13 +1,14 @@
 // The gradient helper thread of main/ml/train/gradient-helper.ts: a copy of the trainer's detector
-// that, each step, takes the published weights and statistics, computes the gradients of its share
-// of the batch into shared memory and hands back its updated batch-norm statistics.
+// that, each step, takes the published weights and statistics and computes the gradients of its
+// share of every pass into shared memory, meeting the trainer at every batch norm (pair-sum.ts).
 import { parentPort, workerData } from 'node:worker_threads'
 import { errorMessage } from '../core/errors'
 import { initBackend } from '../ml/backend/ladder'
 import { detectorFromConfig } from '../ml/detect/detector'
 import type { WeightTensor } from '../ml/model/weights'
 import type { HelperInit, HelperReply, HelperRequest } from '../ml/train/gradient-helper'
-import { batchGradients, namedWeightVariables } from '../ml/train/step'
+import { PairSum } from '../ml/train/pair-sum'
+import { namedWeightVariables, passGradients } from '../ml/train/step'
 import * as tf from '@tensorflow/tfjs-core'
 
 const port = parentPort
@@ -22,6 +23,7 @@ try {
   const weights = new Float32Array(init.weights)
   const grads = new Float32Array(init.grads)
   const slotOf = new Map(init.slots.map((s) => [s.name, s]))
+  const pair = new PairSum(init.sums, 1)
 
   port.on('message', (request: HelperRequest) => {
     try {
@@ -35,7 +37,8 @@ try {
       for (const [group, trainable] of request.trainability) detector.setTrainable(group, trainable)
       const { part } = request
       const batch = { ...part, samples: new Array(part.count).fill(null) }
-      const result = batchGradients(detector, batch, request.microBatch)
+      const passes = request.passes.map((p) => ({ ...p, sum: pair.sum }))
+      const result = passGradients(detector, batch, passes)
       const trained: string[] = []
       for (const [tfName, grad] of result.grads) {
         const slot = slotOf.get(nameOf.get(tfName) ?? '')
@@ -44,11 +47,9 @@ try {
         trained.push(slot.name)
       }
       tf.dispose([...result.grads.values()])
-      // this step's running statistics go back through the weight slots
-      for (const [name, state] of detector.getWeights('state'))
-        weights.set(state.values, slotOf.get(name)!.offset)
       send({ type: 'done', losses: result.losses, images: part.count, trained })
     } catch (err) {
+      pair.abort()
       send({ type: 'error', message: errorMessage(err) })
     }
   })

@@ -99,7 +99,7 @@ export function registerTrain(program: Command): void {
     )
     .option(
       '--threads <n>',
-      'threads computing gradients, 1 or 2 (default 1): 2 splits each batch over two cores, ~1.7x faster on WASM, but batch norm then sees half batches and validation is less stable',
+      'threads computing gradients, 1 or 2 (default 2 on WASM with two cores): 2 splits each batch over two cores with batch norm over the whole batch, the same step as one thread, faster',
       positiveInteger
     )
     .option(

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { SeparableConv2d } from '../model/layers'
 import { Module, type ForwardOptions } from '../model/module'
+import { sumOverReplicas } from '../model/replica-sum'
 import { generateAnchors, type AnchorConfig, type AnchorSet } from './anchors'
 import { anchorTargets, matchAnchors } from './anchor-targets'
 import { decodeBox, decodeBoxesTf } from './box-coding'
@@ -107,7 +108,8 @@ export class EfficientDetHead extends Module implements DetectionHead {
       positives.set(t.positives, b * n)
       positiveCount += t.positiveCount
     })
-    const normaliser = Math.max(1, positiveCount)
+    // positives of the whole batch, both threads' images in a two-thread step
+    const normaliser = Math.max(1, sumOverReplicas([positiveCount])[0])
     const positiveMask = tf.tensor3d(positives, [batch, n, 1])
     const cls = tf.div(
       focalLossSum(

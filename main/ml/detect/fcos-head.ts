@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import { SeparableConv2d } from '../model/layers'
 import { Module, type ForwardOptions } from '../model/module'
 import { constant } from '../model/init'
+import { sumOverReplicas } from '../model/replica-sum'
 import type { Detections } from './boxes'
 import { CLASS_PRIOR_BIAS, OUTPUT_KERNEL_STD } from './efficientdet-head'
 import { fcosTargets, generateLocations, type FcosLocations } from './fcos-targets'
@@ -111,7 +112,9 @@ export class FcosHead extends Module implements DetectionHead {
       positiveCount += t.positiveCount
       for (const c of t.centerness) centernessSum += c
     })
-    const normaliser = Math.max(1, positiveCount)
+    // positives and centre-ness of the whole batch, both threads' images in a two-thread step
+    const [batchPositives, batchCenterness] = sumOverReplicas([positiveCount, centernessSum])
+    const normaliser = Math.max(1, batchPositives)
     const cls = tf.div(
       focalLossSum(
         output.classLogits,
@@ -125,7 +128,7 @@ export class FcosHead extends Module implements DetectionHead {
     const centernessTargets = tf.tensor2d(centerness, [batch, n])
     // Box loss weighted by the centre-ness target, as in FCOS: central locations matter most.
     const giou = giouLossLtrb(output.boxRegression, tf.tensor3d(distances, [batch, n, 4]))
-    const box = tf.div(tf.sum(tf.mul(giou, centernessTargets)), Math.max(centernessSum, 1e-6)) as tf.Scalar
+    const box = tf.div(tf.sum(tf.mul(giou, centernessTargets)), Math.max(batchCenterness, 1e-6)) as tf.Scalar
     const centernessLogits = tf.reshape(output.centerness!, [batch, n])
     const ctr = tf.div(
       tf.sum(

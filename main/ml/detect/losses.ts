@@ -79,12 +79,17 @@ export function giouLossLtrb(predicted: tf.Tensor, target: tf.Tensor): tf.Tensor
   return tf.squeeze(tf.sub(1, giou), [-1])
 }
 
-/** Softmax cross-entropy averaged over rows whose mask is 1; 0 when no row counts. */
+/**
+ * Softmax cross-entropy averaged over rows whose mask is 1 (or summed and divided by `count`, the
+ * rows that count in the whole batch when this is part of it); 0 when no row counts.
+ */
 export function maskedSoftmaxCrossEntropy(
   logits: tf.Tensor2D,
   oneHot: tf.Tensor2D,
-  mask: tf.Tensor1D
+  mask: tf.Tensor1D,
+  count?: number
 ): tf.Scalar {
   const perRow = tf.neg(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), -1))
-  return tf.div(tf.sum(tf.mul(perRow, mask)), tf.maximum(tf.sum(mask), 1)) as tf.Scalar
+  const rows = count === undefined ? tf.maximum(tf.sum(mask), 1) : Math.max(count, 1)
+  return tf.div(tf.sum(tf.mul(perRow, mask)), rows) as tf.Scalar
 }

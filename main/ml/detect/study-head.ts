@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { Dense } from '../model/layers'
 import { Module } from '../model/module'
+import { sumOverReplicas } from '../model/replica-sum'
 import { maskedSoftmaxCrossEntropy, sigmoidCrossEntropy } from './losses'
 
 export class StudyHead extends Module {
@@ -46,16 +47,21 @@ export function imageLevelLosses(
       noneMask[b] = 1
     }
   }
+  // images that count, over the whole batch (both threads' images in a two-thread step)
+  const [studyCount, noneCount] = sumOverReplicas([countOnes(studyMask), countOnes(noneMask)])
   const study = maskedSoftmaxCrossEntropy(
     outputs.studyLogits,
     tf.tensor2d(studyOneHot, [batch, classes]),
-    tf.tensor1d(studyMask)
+    tf.tensor1d(studyMask),
+    studyCount
   )
-  const noneMaskTensor = tf.tensor1d(noneMask)
   const perImage = sigmoidCrossEntropy(tf.reshape(outputs.noneLogits, [batch]), tf.tensor1d(noneTarget))
-  const none = tf.div(
-    tf.sum(tf.mul(perImage, noneMaskTensor)),
-    tf.maximum(tf.sum(noneMaskTensor), 1)
-  ) as tf.Scalar
+  const none = tf.div(tf.sum(tf.mul(perImage, tf.tensor1d(noneMask))), Math.max(noneCount, 1)) as tf.Scalar
   return { study, none }
+}
+
+function countOnes(mask: Float32Array): number {
+  let count = 0
+  for (const m of mask) count += m
+  return count
 }

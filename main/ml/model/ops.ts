@@ -5,6 +5,7 @@
 // ones vector: 5-10x faster than tf.sum over the batch and spatial axes on the WASM and CPU backends.
 import * as tf from '@tensorflow/tfjs-core'
 import type { Activation } from './layers'
+import { replicaSum } from './replica-sum'
 
 type Saved = tf.Tensor[]
 
@@ -51,9 +52,9 @@ export function batchNormTraining(
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [input, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc]
     const flat = tf.reshape(input, [count, channels])
-    const mean = tf.reshape(channelMean(flat, count), [channels]) as tf.Tensor1D
+    const mean = overThreads(channelSum(flat, count), count)
     const centred = tf.sub(flat, mean)
-    const variance = tf.reshape(channelMean(tf.square(centred), count), [channels]) as tf.Tensor1D
+    const variance = overThreads(channelSum(tf.square(centred), count), count)
     const invStd = tf.rsqrt(tf.add(variance, epsilon))
     const z = tf.add(tf.mul(centred, tf.mul(g, invStd)), b)
     stats = { mean: tf.keep(mean), variance: tf.keep(variance) }
@@ -67,9 +68,11 @@ export function batchNormTraining(
           dz = tf.mul(dz, activationDerivative(tf.add(tf.mul(xHat, savedGamma), savedBeta), activation))
         const dBeta = channelSum(dz, count)
         const dGamma = channelSum(tf.mul(dz, xHat), count)
-        // dx = gamma * invStd * (dz - mean(dz) - xHat * mean(dz * xHat))
+        // dx = gamma * invStd * (dz - mean(dz) - xHat * mean(dz * xHat)), the means over every
+        // thread's images; gamma and beta get this thread's part (the step sums the threads' parts)
+        const [meanDz, meanDzXHat] = meansOverThreads([dBeta, dGamma], count)
         const dxFlat = tf.mul(
-          tf.sub(tf.sub(dz, tf.div(dBeta, count)), tf.mul(xHat, tf.div(dGamma, count))),
+          tf.sub(tf.sub(dz, meanDz), tf.mul(xHat, meanDzXHat)),
           tf.mul(savedGamma, savedInvStd)
         )
         return [
@@ -90,8 +93,28 @@ function channelSum(flat: tf.Tensor, count: number): tf.Tensor1D {
   return tf.reshape(tf.matMul(tf.ones([1, count]), flat as tf.Tensor2D), [flat.shape[1]!]) as tf.Tensor1D
 }
 
-function channelMean(flat: tf.Tensor, count: number): tf.Tensor1D {
-  return tf.div(channelSum(flat, count), count) as tf.Tensor1D
+/**
+ * A channel sum of `count` values per channel as a mean over the batch: this thread's, or, during a
+ * two-thread step (replica-sum.ts), over both threads' values.
+ */
+function overThreads(sum: tf.Tensor1D, count: number): tf.Tensor1D {
+  return meansOverThreads([sum], count)[0]
+}
+
+function meansOverThreads(sums: tf.Tensor1D[], count: number): tf.Tensor1D[] {
+  const exchange = replicaSum()
+  if (!exchange) return sums.map((sum) => tf.div(sum, count) as tf.Tensor1D)
+  const channels = sums[0].shape[0]
+  const packed = new Float32Array(sums.length * channels + 1)
+  sums.forEach((sum, i) => packed.set(sum.dataSync() as Float32Array, i * channels))
+  packed[packed.length - 1] = count
+  const total = exchange(packed)
+  const totalCount = total[total.length - 1]
+  return sums.map((_, i) => {
+    const means = new Float32Array(channels)
+    for (let c = 0; c < channels; c++) means[c] = total[i * channels + c] / totalCount
+    return tf.tensor1d(means)
+  })
 }
 
 function applyActivation(z: tf.Tensor, activation: Activation): tf.Tensor {

@@ -36,7 +36,7 @@ export interface TrainConfig {
   batchSize: number
   /** null: chosen from the backend and image size (see defaultMicroBatch). */
   microBatch: number | null
-  /** null: chosen from the backend and the cores (see defaultThreads). */
+  /** null: chosen from the backend and the cores (see defaultThreads: 2 on WASM with two cores). */
   threads: number | null
   lr: number
   optimizer: OptimizerOptions

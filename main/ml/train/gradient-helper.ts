@@ -1,11 +1,14 @@
 // Data-parallel training steps on one machine: the WASM backend runs one core per thread (tfjs
 // issue #3830), so a second core works through a helper thread that holds a copy of the detector.
-// Each step the trainer publishes its weights and batch-norm statistics through shared memory, the
-// helper computes the gradients of its share of the batch while the trainer computes its own, and
-// the trainer merges them (weighted by images), clips and applies them with its optimizer; the
-// running statistics combine as if the two parts were micro-batches run one after the other. So a
-// step equals trainStep with micro-batches of half the batch. The model, optimizer,
-// weight average and checkpoints stay in the trainer: the helper holds nothing that must be saved.
+// Each step the trainer publishes its weights and batch-norm statistics through shared memory and
+// both threads run their share of every pass of the batch at once. Batch norm is synchronised: its
+// channel sums (forward and backward) and the loss normalisers are summed over both threads
+// (pair-sum.ts), so each pass normalises over all of its images and the step equals trainStep with
+// passes twice the micro-batch - with the default micro-batch at 256 px, one pass over the whole
+// batch. The trainer adds the two threads' gradients, clips and applies them with its optimizer; both
+// threads compute the same batch statistics, so the trainer's running statistics are already the
+// whole batch's. The model, optimizer, weight average and checkpoints stay in the trainer: the
+// helper holds nothing that must be saved.
 import * as tf from '@tensorflow/tfjs-core'
 import { Worker } from 'node:worker_threads'
 import { workerScript } from '../../core/worker-scripts'
@@ -15,7 +18,8 @@ import type { Detector } from '../detect/detector'
 import type { BackendName } from '../backend/ladder'
 import type { LossParts } from '../runs/results-csv'
 import type { Optimizer } from './optimizer'
-import { applyGradients, batchGradients, sliceBatch, type StepResult } from './step'
+import { PairSum, pairSumBuffers, type PairSumBuffers } from './pair-sum'
+import { applyGradients, passGradients, sliceBatch, trainStep, type Pass, type StepResult } from './step'
 
 /** Trainability of parameter groups, applied in order (as Detector.setTrainable). */
 export type Trainability = Array<[group: string, trainable: boolean]>
@@ -34,16 +38,19 @@ export interface HelperInit {
   config: DetectorConfig
   backend: BackendName
   slots: Slot[]
-  /** Weights and statistics, published by the trainer; after a step, the helper's statistics. */
+  /** Weights and statistics, published by the trainer before each step. */
   weights: SharedArrayBuffer
   /** The helper's gradients (trainable weights only; others untouched). */
   grads: SharedArrayBuffer
+  /** The sums over both threads (pair-sum.ts); the helper is thread 1. */
+  sums: PairSumBuffers
 }
 
 /** @internal Trainer → helper. */
 export interface HelperRequest {
   trainability: Trainability
-  microBatch: number
+  /** The helper's share of each pass (in order; its images in `part`, one pass after the other). */
+  passes: Array<{ count: number; weight: number }>
   part: Omit<Batch, 'samples'> & { count: number }
 }
 
@@ -58,7 +65,8 @@ export class GradientHelper {
     private readonly worker: Worker,
     private readonly slots: Slot[],
     private readonly weights: Float32Array,
-    private readonly grads: Float32Array
+    private readonly grads: Float32Array,
+    private readonly pair: PairSum
   ) {}
 
   /** Starts a helper thread with a copy of `detector`'s architecture on `backend`. */
@@ -67,16 +75,26 @@ export class GradientHelper {
     const stateNames = new Set(detector.getWeights('state').keys())
     const slots: Slot[] = []
     let offset = 0
+    let widest = 1
     for (const [name, weight] of detector.getWeights()) {
       const size = weight.values.length
       slots.push({ name, offset, size, shape: [...weight.shape], state: stateNames.has(name) })
       offset += size
+      if (stateNames.has(name)) widest = Math.max(widest, size)
     }
     const weights = new SharedArrayBuffer(offset * 4)
     const grads = new SharedArrayBuffer(offset * 4)
-    const init: HelperInit = { config: detector.config, backend, slots, weights, grads }
+    // the widest exchange: a batch-norm backward pass, two sums per channel and a count
+    const sums = pairSumBuffers(2 * widest + 1)
+    const init: HelperInit = { config: detector.config, backend, slots, weights, grads, sums }
     const worker = new Worker(script, { workerData: init })
-    const helper = new GradientHelper(worker, slots, new Float32Array(weights), new Float32Array(grads))
+    const helper = new GradientHelper(
+      worker,
+      slots,
+      new Float32Array(weights),
+      new Float32Array(grads),
+      new PairSum(sums, 0)
+    )
     try {
       await helper.reply()
     } catch (err) {
@@ -87,9 +105,10 @@ export class GradientHelper {
   }
 
   /**
-   * One optimizer step over `batch`: the first part here, the rest (half, rounded down) in the
-   * helper. The same update as trainStep with micro-batches of half the batch (this side's first),
-   * running statistics included.
+   * One optimizer step over `batch` split over the two threads: every pass of `microBatch` images
+   * per thread takes the next images of the batch, the first half (rounded up) here, the rest in the
+   * helper, with batch norm and loss normalisers over both halves. The same update as trainStep
+   * with passes of 2 x `microBatch` images, running statistics included.
    */
   async step(
     detector: Detector,
@@ -101,53 +120,63 @@ export class GradientHelper {
     microBatch: number,
     trainability: Trainability
   ): Promise<StepResult> {
+    if (this.pair.aborted) throw new Error('gradient helper: a previous step failed')
     const total = batch.samples.length
-    const own = Math.ceil(total / 2)
+    if (total < 2) return trainStep(detector, names, optimizer, batch, lr, gradClip, microBatch)
+    const plan = splitPasses(total, microBatch)
+    const mine = concatBatches(plan.map((p) => sliceBatch(batch, p.start, p.start + p.own)))
+    const theirs = concatBatches(
+      plan.map((p) => sliceBatch(batch, p.start + p.own, p.start + p.own + p.theirs))
+    )
     this.publish(detector)
-    const theirs = sliceBatch(batch, own, total)
     const request: HelperRequest = {
       trainability,
-      microBatch,
-      part: {
-        ...theirs,
-        samples: undefined,
-        images: theirs.images.slice(),
-        count: total - own
-      } as HelperRequest['part']
+      passes: plan.filter((p) => p.theirs > 0).map((p) => ({ count: p.theirs, weight: p.weight })),
+      part: { ...theirs, samples: undefined, count: theirs.samples.length } as HelperRequest['part']
     }
     const answer = this.reply()
     this.worker.postMessage(request, [request.part.images.buffer as ArrayBuffer])
-    // the helper works in parallel with this synchronous pass
-    const mine = batchGradients(detector, sliceBatch(batch, 0, own), microBatch)
+    // the helper works in parallel with this synchronous pass, meeting it at every batch norm
+    const passes: Pass[] = plan.map((p) => ({
+      count: p.own,
+      weight: p.weight,
+      ...(p.theirs > 0 ? { sum: this.pair.sum } : {})
+    }))
+    let own: ReturnType<typeof passGradients>
+    try {
+      own = passGradients(detector, mine, passes)
+    } catch (err) {
+      this.pair.abort()
+      const helperFailure = await answer.then(
+        () => null,
+        (failure: unknown) => failure
+      )
+      // the helper's own failure, when it is why this side stopped
+      throw this.pair.abortedByOther && helperFailure ? helperFailure : err
+    }
     let reply: HelperReply
     try {
       reply = await answer
       if (reply.type !== 'done') throw new Error(`gradient helper: unexpected ${reply.type} reply`)
     } catch (err) {
-      tf.dispose([...mine.grads.values()])
+      tf.dispose([...own.grads.values()])
       throw err
     }
-    const wMine = own / total
-    const wTheirs = reply.images / total
     const slotOf = new Map(this.slots.map((s) => [s.name, s]))
     const byTfName = new Map(detector.trainableVariables().map((v) => [v.name, v]))
     const merged = new Map<string, tf.Tensor>()
-    for (const [tfName, grad] of mine.grads) {
+    for (const [tfName, grad] of own.grads) {
       const variable = byTfName.get(tfName)
       const slot = variable ? slotOf.get(names.get(variable) ?? '') : undefined
       if (!slot) throw new Error(`no shared slot for gradient ${tfName}`)
       const other = this.grads.subarray(slot.offset, slot.offset + slot.size)
-      merged.set(
-        tfName,
-        tf.tidy(() => tf.add(tf.mul(grad, wMine), tf.mul(tf.tensor(other, grad.shape, 'float32'), wTheirs)))
-      )
+      merged.set(tfName, tf.tidy(() => tf.add(grad, tf.tensor(other, grad.shape, 'float32'))))
     }
-    tf.dispose([...mine.grads.values()])
-    this.mergeStatistics(detector)
+    tf.dispose([...own.grads.values()])
+    // each thread's losses are its images' share of every pass's (normalised over the whole pass)
     const losses: LossParts = {}
-    for (const key of new Set([...Object.keys(mine.losses), ...Object.keys(reply.losses)])) {
-      losses[key] = (mine.losses[key] ?? 0) * wMine + (reply.losses[key] ?? 0) * wTheirs
-    }
+    for (const key of new Set([...Object.keys(own.losses), ...Object.keys(reply.losses)]))
+      losses[key] = (own.losses[key] ?? 0) + (reply.losses[key] ?? 0)
     return { losses, gradNorm: applyGradients(detector, names, optimizer, merged, lr, gradClip) }
   }
 
@@ -155,39 +184,9 @@ export class GradientHelper {
     await this.worker.terminate()
   }
 
-  /** Batch-norm statistics as published for the current step. */
-  private publishedState = new Map<string, Float32Array>()
-
   private publish(detector: Detector): void {
     const current = detector.getWeights()
-    for (const slot of this.slots) {
-      const values = current.get(slot.name)!.values
-      this.weights.set(values, slot.offset)
-      if (slot.state) this.publishedState.set(slot.name, Float32Array.from(values))
-    }
-  }
-
-  /**
-   * Running statistics as if the two parts had run one after the other (this side's first), as
-   * micro-batches do: with s0 the published value, this side's update s1 = m s0 + (1 - m) b1 and the
-   * helper's s2 = m s0 + (1 - m) b2, the sequential result m s1 + (1 - m) b2 is m (s1 - s0) + s2.
-   * A frozen statistic (s1 = s2 = s0) stays exactly as it was.
-   */
-  private mergeStatistics(detector: Detector): void {
-    const mine = detector.getWeights('state')
-    if (mine.size === 0) return
-    const m = detector.config.batchNormMomentum
-    const merged = new Map<string, { shape: number[]; values: Float32Array }>()
-    for (const slot of this.slots) {
-      if (!slot.state) continue
-      const s1 = mine.get(slot.name)!.values
-      const s0 = this.publishedState.get(slot.name)!
-      const s2 = this.weights.subarray(slot.offset, slot.offset + slot.size)
-      const values = new Float32Array(slot.size)
-      for (let i = 0; i < slot.size; i++) values[i] = m * (s1[i] - s0[i]) + s2[i]
-      merged.set(slot.name, { shape: slot.shape, values })
-    }
-    tf.tidy(() => detector.setWeights(merged, { partial: true }))
+    for (const slot of this.slots) this.weights.set(current.get(slot.name)!.values, slot.offset)
   }
 
   private reply(): Promise<HelperReply> {
@@ -214,5 +213,47 @@ export class GradientHelper {
       this.worker.on('error', onError)
       this.worker.on('exit', onExit)
     })
+  }
+}
+
+/** A pass of a two-thread step: images [start, start + own) here, the next `theirs` in the helper. */
+interface PlannedPass {
+  start: number
+  own: number
+  theirs: number
+  weight: number
+}
+
+/**
+ * Passes of 2 x `microBatch` images (trainStep's passes with twice the micro-batch), each split
+ * in two halves, the first rounded up. A last pass of one image runs here alone.
+ */
+export function splitPasses(total: number, microBatch: number): PlannedPass[] {
+  const size = Math.max(1, Math.min(total, 2 * microBatch))
+  const plan: PlannedPass[] = []
+  for (let start = 0; start < total; start += size) {
+    const count = Math.min(size, total - start)
+    const own = Math.ceil(count / 2)
+    plan.push({ start, own, theirs: count - own, weight: count / total })
+  }
+  return plan
+}
+
+/** Batches one after the other, as one batch. */
+function concatBatches(parts: Batch[]): Batch {
+  if (parts.length === 1) return { ...parts[0], images: parts[0].images.slice() }
+  const images = new Float32Array(parts.reduce((n, p) => n + p.images.length, 0))
+  let offset = 0
+  for (const part of parts) {
+    images.set(part.images, offset)
+    offset += part.images.length
+  }
+  return {
+    samples: parts.flatMap((p) => p.samples),
+    images,
+    size: parts[0].size,
+    boxes: parts.flatMap((p) => p.boxes),
+    studyClasses: parts.flatMap((p) => p.studyClasses),
+    detectionValid: parts.flatMap((p) => p.detectionValid)
   }
 }

@@ -1,8 +1,10 @@
 // One optimizer step and one validation pass over batches from the data pipeline.
 import * as tf from '@tensorflow/tfjs-core'
+import { availableParallelism } from 'node:os'
 import type { Batch } from '../data/loader'
 import type { Detector, DetectionTargets, DetectorLosses } from '../detect/detector'
 import type { LossParts } from '../runs/results-csv'
+import { withReplicaSum, type ReplicaSum } from '../model/replica-sum'
 import { clipByGlobalNorm, type Optimizer, type ParamGrad } from './optimizer'
 
 /**
@@ -87,14 +89,15 @@ export function defaultMicroBatch(backend: string, imageSize: number): number {
 export const MIN_NORM_BATCH = 8
 
 /**
- * Threads that compute the gradients of a step by default: one. A helper thread (`--threads 2`,
- * gradient-helper.ts) makes a WASM step ~1.7x faster on two cores, but each thread normalises over
- * its half of the batch: on the demo data even 8-image halves (batch 16) gave validation losses of
- * 50-115 in inference mode where one thread stays below 4, so it is offered, not imposed, until
- * batch-norm statistics are synchronised across threads.
+ * Threads that compute the gradients of a step by default: two where two cores exist and the
+ * backend computes on one core per thread (WASM, tfjs issue #3830; the pure-JS CPU backend). The
+ * helper thread (gradient-helper.ts) shares batch-norm statistics, so the step is the one-thread
+ * step; it was opt-in while each thread normalised over its half (validation losses of 50-115 in
+ * inference mode on the demo data where one thread stayed below 4). Native TensorFlow uses every
+ * core itself.
  */
-export function defaultThreads(): number {
-  return 1
+export function defaultThreads(backend: string, cores = availableParallelism()): number {
+  return cores >= 2 && (backend === 'wasm' || backend === 'cpu') ? 2 : 1
 }
 
 /** Gradients of a batch (by tf variable name, summed over micro-batches weighted by images) and its mean loss parts. */
@@ -114,24 +117,49 @@ export function batchGradients(
   batch: Batch,
   microBatch = Number.POSITIVE_INFINITY
 ): BatchGradients {
-  const trainable = detector.trainableVariables()
   const total = batch.samples.length
   const chunk = Math.max(1, Math.min(total, microBatch))
-  const meter = new LossMeter()
-  let summed: Map<string, tf.Tensor> | null = null
+  const passes: Pass[] = []
   for (let start = 0; start < total; start += chunk) {
-    const part = sliceBatch(batch, start, Math.min(total, start + chunk))
-    const weight = part.samples.length / total
+    const count = Math.min(chunk, total - start)
+    passes.push({ count, weight: count / total })
+  }
+  return passGradients(detector, batch, passes)
+}
+
+/**
+ * One forward/backward pass over the next `count` images of a batch; its gradients and losses count
+ * with `weight`. `sum`: the pass is this thread's part of a pass over two threads' images, whose
+ * batch statistics and loss normalisers are summed over both (model/replica-sum.ts).
+ */
+export interface Pass {
+  count: number
+  weight: number
+  sum?: ReplicaSum
+}
+
+/** Gradients and loss parts of `batch` in `passes` (their counts add up to the batch), each weighted. */
+export function passGradients(detector: Detector, batch: Batch, passes: Pass[]): BatchGradients {
+  const trainable = detector.trainableVariables()
+  const losses: LossParts = {}
+  let summed: Map<string, tf.Tensor> | null = null
+  let start = 0
+  for (const pass of passes) {
+    const part = sliceBatch(batch, start, start + pass.count)
+    start += pass.count
     const images = batchImages(part)
     const targets = batchTargets(part)
     let parts: DetectorLosses | null = null
-    const { value, grads } = tf.variableGrads(() => {
-      parts = detector.loss(images, targets, { training: true })
-      for (const t of Object.values(parts)) if (t) tf.keep(t as tf.Tensor)
-      return parts.total
-    }, trainable)
-    meter.add(lossValues(parts!), part.samples.length)
-    if (chunk >= total) {
+    const forwardBackward = () =>
+      tf.variableGrads(() => {
+        parts = detector.loss(images, targets, { training: true })
+        for (const t of Object.values(parts)) if (t) tf.keep(t as tf.Tensor)
+        return parts.total
+      }, trainable)
+    const { value, grads } = pass.sum ? withReplicaSum(pass.sum, forwardBackward) : forwardBackward()
+    for (const [key, loss] of Object.entries(lossValues(parts!)))
+      losses[key] = (losses[key] ?? 0) + loss * pass.weight
+    if (passes.length === 1 && pass.weight === 1) {
       summed = new Map(Object.entries(grads))
     } else {
       const next = new Map<string, tf.Tensor>()
@@ -139,7 +167,7 @@ export function batchGradients(
         const prior: tf.Tensor | undefined = summed?.get(tfName)
         next.set(
           tfName,
-          tf.tidy(() => (prior ? tf.add(prior, tf.mul(grad, weight)) : tf.mul(grad, weight)))
+          tf.tidy(() => (prior ? tf.add(prior, tf.mul(grad, pass.weight)) : tf.mul(grad, pass.weight)))
         )
       }
       tf.dispose([...Object.values(grads), ...(summed ? [...summed.values()] : [])])
@@ -147,7 +175,7 @@ export function batchGradients(
     }
     tf.dispose([images, value, ...(Object.values(parts!).filter(Boolean) as tf.Tensor[])])
   }
-  return { grads: summed!, losses: meter.mean(), images: total }
+  return { grads: summed!, losses, images: start }
 }
 
 /** Clips `grads` (by tf variable name) to `gradClip` global norm and applies them; disposes them. */

@@ -85,7 +85,7 @@ export class TrainingModel {
         .filter((g) => g.kind === 'backbone')
         .map((g) => g.name)
       const microBatch = config.microBatch ?? defaultMicroBatch(backend.name, config.detector.imageSize)
-      const threads = Math.min(config.threads ?? defaultThreads(), data.batchSize)
+      const threads = Math.min(config.threads ?? defaultThreads(backend.name), data.batchSize)
       const helper = threads > 1 ? await GradientHelper.start(detector, backend.name) : null
       const model = new TrainingModel(
         detector,
@@ -142,7 +142,8 @@ export class TrainingModel {
   }
 
   private warnAboutSmallPasses({ batchSize, train }: RunData, log: RunLog): void {
-    const perPass = Math.min(this.microBatch, Math.ceil(batchSize / this.threads))
+    // the threads share batch-norm statistics: a pass normalises over every thread's images
+    const perPass = Math.min(batchSize, this.microBatch * this.threads)
     if (perPass < MIN_NORM_BATCH && perPass < train.length) {
       log.write(
         `warning: batch norm sees ${perPass} image(s) per pass (batch ${batchSize}, ${this.threads} thread(s), micro-batch ${this.microBatch}); ` +

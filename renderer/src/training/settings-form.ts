@@ -88,7 +88,7 @@ export const FIELD_SPECS: Record<FormField, FieldSpec> = {
     label: 'Threads',
     kind: 'select',
     choices: ['1', '2'],
-    help: '2: a helper thread computes half of each batch (~1.7× faster on two cores; batch norm sees half batches)'
+    help: '2 (the default on WASM with two cores): a helper thread computes half of each batch, batch norm over the whole batch'
   },
   pretrained: {
     label: 'Pretrained backbone (model.json)',

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { initBackend } from '../../../main/ml/backend/ladder'
 import { createDetector } from '../../../main/ml/detect/detector'
 import { Optimizer, OPTIMIZER_DEFAULTS } from '../../../main/ml/train/optimizer'
-import { defaultMicroBatch, namedWeightVariables, trainStep } from '../../../main/ml/train/step'
+import { defaultMicroBatch, defaultThreads, namedWeightVariables, trainStep } from '../../../main/ml/train/step'
 import { SIZE, identicalBatch } from './batches'
 
 beforeAll(async () => {
@@ -42,5 +42,13 @@ describe('trainStep with micro-batches', () => {
     expect(defaultMicroBatch('wasm', 512)).toBe(2)
     expect(defaultMicroBatch('wasm', 1024)).toBe(1)
     expect(defaultMicroBatch('tensorflow', 1024)).toBe(Number.POSITIVE_INFINITY)
+  })
+
+  it('trains on two threads by default where two cores exist and the backend uses one core per thread', () => {
+    expect(defaultThreads('wasm', 2)).toBe(2)
+    expect(defaultThreads('cpu', 8)).toBe(2)
+    expect(defaultThreads('wasm', 1)).toBe(1)
+    // native TensorFlow spreads its kernels over every core itself
+    expect(defaultThreads('tensorflow', 8)).toBe(1)
   })
 })

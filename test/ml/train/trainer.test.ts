@@ -32,8 +32,9 @@ const args = (out: string, extra: Partial<TrainArgs> = {}): TrainArgs => ({
   widthMultiplier: 0.25,
   depthMultiplier: 0.25,
   batchSize: 4,
-  // the data-parallel step (a helper thread takes half of each batch): resume, freezing and
-  // cancel are checked through it; that it equals micro-batching is checked in step.test.ts
+  // the data-parallel step (a helper thread takes half of each batch; the default on two cores):
+  // resume, freezing and cancel are checked through it; that it equals one thread on the whole
+  // batch is checked in gradient-helper.test.ts
   threads: 2,
   epochs: 2,
   valFraction: 0.25,
