@@ -1,6 +1,7 @@
 // Kernel/training-throughput benchmark: trains and runs the ~1.2M-parameter benchmark net
-// (main/ml/backend/bench/net.ts, 256×256×1, batch 8) on every tfjs backend available here, WASM
-// also split over 2 worker threads, and the same net in PyTorch when /usr/bin/python3 has torch.
+// (main/ml/backend/bench/net.ts, 256×256×1, batch 8) on every tfjs backend available here, one
+// thread each, and the same net in PyTorch when /usr/bin/python3 has torch. The trainer's two-thread
+// step (main/ml/train/gradient-helper.ts) is measured on the real detectors by `npm run bench:train`.
 // Each configuration runs in a fresh process. Prints a table and writes bench-results/kernels-*.json.
 //
 //   npm run bench:kernels -- [--steps 5] [--repeat 2] [--profile] [--skip-cpu]
@@ -22,26 +23,23 @@ const profile = args.includes('--profile')
 const skipCpu = args.includes('--skip-cpu')
 const PYTHON = '/usr/bin/python3'
 
-// Bundle the measurement driver and the replica worker as scripts/build-node.mjs bundles entries.
+// Bundle the measurement driver as scripts/build-node.mjs bundles entries.
 await build({
   ...nodeBundleOptions,
   entryPoints: {
-    'bench-run': 'main/ml/backend/bench/run.ts',
-    'bench-replica': 'main/ml/backend/bench/replica.ts'
+    'bench-run': 'main/ml/backend/bench/run.ts'
   },
   outdir: 'out/bench',
   outExtension: { '.js': '.mjs' }
 })
 
-function runNode(backend, workers, extra = []) {
+function runNode(backend, extra = []) {
   const run = spawnSync(
     process.execPath,
     [
       'out/bench/bench-run.mjs',
       '--backend',
       backend,
-      '--workers',
-      String(workers),
       '--steps',
       String(steps),
       ...extra
@@ -79,17 +77,14 @@ function runTorch(threads) {
 }
 
 function tensorflowAvailable() {
-  const probe = runNode('tensorflow', 1, ['--steps', '1'])
+  const probe = runNode('tensorflow', ['--steps', '1'])
   return !probe.error
 }
 
 const configs = []
-if (tensorflowAvailable()) configs.push({ label: 'tfjs tensorflow', backend: 'tensorflow', workers: 1 })
-configs.push(
-  { label: 'tfjs wasm', backend: 'wasm', workers: 1 },
-  { label: 'tfjs wasm ×2 threads', backend: 'wasm', workers: 2 }
-)
-if (!skipCpu) configs.push({ label: 'tfjs cpu', backend: 'cpu', workers: 1, steps: 1 })
+if (tensorflowAvailable()) configs.push({ label: 'tfjs tensorflow', backend: 'tensorflow' })
+configs.push({ label: 'tfjs wasm', backend: 'wasm' })
+if (!skipCpu) configs.push({ label: 'tfjs cpu', backend: 'cpu', steps: 1 })
 const torch = hasTorch()
 
 const results = []
@@ -98,8 +93,8 @@ for (let round = 0; round < repeat; round++) {
     // the pure-JS CPU backend takes minutes per step: one step, first round only
     if (config.backend === 'cpu' && round > 0) continue
     const extra = config.steps ? ['--steps', String(config.steps)] : []
-    if (profile && round === 0 && config.backend === 'wasm' && config.workers === 1) extra.push('--profile')
-    const result = runNode(config.backend, config.workers, extra)
+    if (profile && round === 0 && config.backend === 'wasm') extra.push('--profile')
+    const result = runNode(config.backend, extra)
     results.push({ ...config, round, ...result })
     if (result.profile) process.stderr.write(result.profile + '\n')
     process.stderr.write(`${config.label}: ${result.error ?? 'done'}\n`)

@@ -1,17 +1,16 @@
 // One benchmark measurement in a fresh process (scripts/bench-kernels.mjs runs one per backend):
-// train and inference throughput of the benchmark net, optionally split over worker threads.
-// Usage: node out/bench/bench-run.mjs --backend wasm --workers 2 --steps 5 --batch 8 [--profile]
+// train and inference throughput of the benchmark net on one thread. (The trainer's two-thread
+// step, gradient-helper.ts, is measured on the real detectors by `npm run bench:train`.)
+// Usage: node out/bench/bench-run.mjs --backend wasm --steps 5 --batch 8 [--profile]
 // Prints one JSON line on stdout.
 import * as tf from '@tensorflow/tfjs-core'
 import { loadavg } from 'node:os'
-import { DataParallel, splitBatch, tensorData, type Shard } from '../data-parallel'
 import { initBackend, type BackendChoice } from '../ladder'
 import { formatProfile, profileStep } from '../profile'
 import { BenchNet, syntheticBatch } from './net'
 
 interface Options {
   backend: BackendChoice
-  workers: number
   steps: number
   batch: number
   size: number
@@ -25,7 +24,6 @@ function parse(argv: string[]): Options {
   }
   return {
     backend: value('backend', 'wasm') as BackendChoice,
-    workers: Number(value('workers', '1')),
     steps: Number(value('steps', '5')),
     batch: Number(value('batch', '8')),
     size: Number(value('size', '256')),
@@ -70,52 +68,21 @@ async function singleProcess(options: Options) {
   return { info, parameters: net.parameterCount, train, infer, profile }
 }
 
-async function dataParallel(options: Options) {
-  // The coordinator only makes the batch; the replicas compute.
-  await initBackend('cpu')
-  const pool = await DataParallel.start({
-    workerUrl: new URL('./bench-replica.mjs', import.meta.url),
-    workers: options.workers,
-    backend: options.backend
-  })
-  try {
-    const batch = syntheticBatch(options.batch, options.size)
-    const whole: Shard = {
-      images: tensorData(batch.images),
-      studyLabels: tensorData(batch.studyLabels),
-      boxTargets: tensorData(batch.boxTargets)
-    }
-    const trainStep = () => pool.step(splitBatch(whole, options.workers))
-    const inferStep = () => pool.predict(splitBatch({ images: whole.images! }, options.workers))
-    for (let i = 0; i < 2; i++) await trainStep()
-    const train = []
-    for (let i = 0; i < options.steps; i++) train.push(await timed(trainStep))
-    await inferStep()
-    const infer = []
-    for (let i = 0; i < options.steps; i++) infer.push(await timed(inferStep))
-    return { info: pool.backends[0]!, parameters: pool.parameters, train, infer, profile: undefined }
-  } finally {
-    await pool.close()
-  }
-}
-
 const options = parse(process.argv.slice(2))
 const loadBefore = loadavg()[0]!
-const result = options.workers > 1 ? await dataParallel(options) : await singleProcess(options)
+const result = await singleProcess(options)
 const rate = (seconds: number) => options.batch / seconds
 process.stdout.write(
   JSON.stringify({
     backend: result.info.name,
     description: result.info.device,
     simd: result.info.simd,
-    workers: options.workers,
     batch: options.batch,
     size: options.size,
     parameters: result.parameters,
     trainImgPerSec: result.train.map((t) => rate(t.wall)),
     inferImgPerSec: result.infer.map((t) => rate(t.wall)),
-    // Per CPU-second of this process (all threads): what an idle core would give, robust when
-    // the machine is shared; for several workers it includes the coordination overhead.
+    // Per CPU-second of this process: what an idle core would give, robust when the machine is shared.
     trainImgPerCpuSec: result.train.map((t) => rate(t.cpu)),
     inferImgPerCpuSec: result.infer.map((t) => rate(t.cpu)),
     loadAverage: [loadBefore, loadavg()[0]],
