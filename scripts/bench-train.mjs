@@ -5,7 +5,8 @@
 //    256 and 512 px for each head/backbone pair, running the trainer's real step (forward, backward,
 //    clipping, AdamW; scripts/bench-train-runner.ts), one child process per measurement; and, when
 //    /usr/bin/python3 has torch, the same-shape network in PyTorch (scripts/bench-train-torch.py,
-//    2 threads) for the ratio.
+//    2 threads, OpenBLAS told the CPU's core type) for the ratio, printed per pair (target: WASM
+//    training >= 1/3 of PyTorch's, both on two threads).
 // 2. Peer comparison (issue 4): on a demo dataset (40 train studies, 256 px), `cxr-studio train` with
 //    default settings on WASM for --time-limit minutes, `submit` on its held-out test split, scored by
 //    `cxr-studio score` against test_study_level.csv / test_image_level.csv; versus torchvision's
@@ -13,12 +14,12 @@
 //    (scripts/peer-fasterrcnn.py, when torchvision is present), and the trivial all-negative/none
 //    submission.
 //
-// Options: --skip-throughput  --skip-peer  --sizes 256,512  --backends wasm,cpu  --cpu-sizes 256  --threads 1,2
+// Options: --skip-throughput  --skip-peer  --sizes 256,512  --pairs head/backbone,...  --backends wasm,cpu  --cpu-sizes 256  --threads 1,2
 //          --steps 3  --minutes 15  --demo-seed 42  --out bench-results/train.json
 // The machine may be shared: the load average is printed with the results.
 import { build } from 'esbuild'
 import { execFile, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { loadavg } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -28,7 +29,7 @@ import { nodeBundleOptions } from './esbuild-node.mjs'
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const PYTHON = '/usr/bin/python3'
 const CLI = join(ROOT, 'bin/cxr-studio.mjs')
-const PAIRS = [
+const ALL_PAIRS = [
   ['efficientdet', 'efficientnet-b0'],
   ['efficientdet', 'mobilenetv2'],
   ['efficientdet', 'resnet18'],
@@ -44,6 +45,10 @@ function option(name, fallback) {
 const flag = (name) => process.argv.includes(`--${name}`)
 
 const sizes = option('sizes', '256,512').split(',').map(Number)
+// a subset, e.g. --pairs efficientdet/efficientnet-b0,fcos/resnet18
+const PAIRS = option('pairs', ALL_PAIRS.map((p) => p.join('/')).join(','))
+  .split(',')
+  .map((p) => p.split('/'))
 const backends = option('backends', 'wasm,cpu').split(',')
 // the pure-JS CPU backend needs minutes per 512 px step (a ResNet-18 step: ~30 min): 256 px unless asked
 const cpuSizes = option('cpu-sizes', '256').split(',').map(Number)
@@ -56,9 +61,9 @@ const demoSeed = option('demo-seed', '42')
 const outFile = resolve(option('out', join(ROOT, 'bench-results/train.json')))
 const workDir = join(ROOT, 'bench-results/train-work')
 
-function run(command, args, { timeoutMs = 0, quiet = false } = {}) {
+function run(command, args, { timeoutMs = 0, quiet = false, env = process.env } = {}) {
   return new Promise((resolvePromise) => {
-    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', quiet ? 'pipe' : 'inherit'] })
+    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', quiet ? 'pipe' : 'inherit'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
@@ -70,6 +75,27 @@ function run(command, args, { timeoutMs = 0, quiet = false } = {}) {
     })
   })
 }
+
+// Debian's OpenBLAS 0.3.21 takes recent Xeons for a "Prescott" and runs its slowest kernels: the
+// PyTorch peer runs with the core type the CPU has (AVX-512: SkylakeX, AVX2: Haswell), and
+// OPENBLAS_VERBOSE=2 makes OpenBLAS print the core it used, reported beside the figures.
+function openblasCoreType() {
+  try {
+    const flags = readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1].split(/\s+/) ?? []
+    if (flags.includes('avx512f')) return 'SkylakeX'
+    if (flags.includes('avx2')) return 'Haswell'
+  } catch {
+    // not Linux: OpenBLAS chooses
+  }
+  return null
+}
+const OPENBLAS_CORETYPE = openblasCoreType()
+const torchEnv = {
+  ...process.env,
+  OPENBLAS_VERBOSE: '2',
+  ...(OPENBLAS_CORETYPE ? { OPENBLAS_CORETYPE } : {})
+}
+const openblasCore = (stderr) => stderr.match(/Core:\s*(\S+)/)?.[1] ?? 'not reported'
 
 const hasPython = (module) =>
   new Promise((ok) => execFile(PYTHON, ['-c', `import ${module}`], (err) => ok(!err)))
@@ -134,21 +160,42 @@ async function throughput() {
             '--steps',
             String(steps)
           ],
-          { quiet: true }
+          { quiet: true, env: torchEnv }
         )
-        const row = lastJsonLine(result.stdout) ?? {
-          backend: 'pytorch',
-          size,
-          head,
-          backbone,
-          error: result.stderr.trim().split('\n').pop()
-        }
+        const parsed = lastJsonLine(result.stdout)
+        const row = parsed
+          ? { ...parsed, openblasCore: openblasCore(result.stderr) }
+          : { backend: 'pytorch', size, head, backbone, error: result.stderr.trim().split('\n').pop() }
         rows.push(row)
         report(row)
+        reportTrainingRatio(rows, size, head, backbone)
       }
     }
   }
   return rows
+}
+
+/** tfjs WASM training (1 and 2 threads) as a fraction of PyTorch's on 2 threads, for one pair; target >= 1/3. */
+function reportTrainingRatio(rows, size, head, backbone) {
+  const of = (backend, threads) =>
+    rows.find(
+      (r) =>
+        !r.error &&
+        r.backend === backend &&
+        r.size === size &&
+        r.head === head &&
+        r.backbone === backbone &&
+        (threads === undefined || r.threads === threads)
+    )
+  const torch = of('pytorch')
+  if (!torch) return
+  const parts = wasmThreads
+    .map((threads) => [threads, of('wasm', threads)])
+    .filter(([, row]) => row)
+    .map(([threads, row]) => `${threads}t ${(row.trainImgPerSec / torch.trainImgPerSec).toFixed(2)}`)
+  process.stdout.write(
+    `  training, wasm / pytorch 2t (OpenBLAS core ${torch.openblasCore}): ${parts.join(', ')} (target >= 0.33)  load ${loadavg()[0].toFixed(1)}\n`
+  )
 }
 
 function report(row) {
