@@ -4,6 +4,7 @@
 import { availableParallelism } from 'node:os'
 import { version } from '../../package.json'
 import type { EventName, EventOf } from '../../common/contract'
+import type { DecodedCacheConfig } from '../core/dicom/decoded-cache/store'
 import { computeEda } from '../core/eda'
 import { UserError } from '../core/errors'
 import { removeWorkspaceLeftovers } from '../core/workspace'
@@ -26,6 +27,18 @@ import { ViewerService } from './viewer/service'
  * browser came to 1.9 GB on a 1,000-image walk (npm run bench:load), over the 1.5 GB the app allows.
  */
 const DECODE_CACHE_BYTES = 256 * 1024 * 1024
+
+/** The decoded-pixel cache's place and bound; none (said in the log) when settings.json is unreadable. */
+async function decodedCacheOf(
+  workspace: string,
+  logError: (message: string) => void
+): Promise<DecodedCacheConfig | null> {
+  const { workspaceDecodedCacheConfig } = await import('../core/dicom/decoded-cache/store')
+  return workspaceDecodedCacheConfig(workspace).catch((err: Error) => {
+    logError(`decoded-pixel cache off: ${err.message}`)
+    return null
+  })
+}
 
 export interface BackendOptions {
   workspace: string
@@ -68,10 +81,16 @@ export function createBackend(options: BackendOptions): Backend {
   // One pool with priorities: the image the user selected goes first and keeps a worker of its own,
   // prefetched neighbours next, thumbnails and pixel checks last (at least two workers, so one is free).
   let pool: Promise<ImageDecoder> | null = options.decoder ? Promise.resolve(options.decoder) : null
+  // Behind it, the workspace's on-disk decoded-pixel cache (its bound from settings.json): reopening
+  // an image seen in this or an earlier session reads it back instead of decoding it.
   const decoder = (): Promise<ImageDecoder> =>
-    (pool ??= import('../core/dicom/pool').then(
-      ({ DecodePool }) =>
-        new DecodePool({ size: Math.max(2, availableParallelism() - 1), cacheBytes: DECODE_CACHE_BYTES })
+    (pool ??= Promise.all([import('../core/dicom/pool'), decodedCacheOf(workspace, logError)]).then(
+      ([{ DecodePool }, decodedCache]) =>
+        new DecodePool({
+          size: Math.max(2, availableParallelism() - 1),
+          cacheBytes: DECODE_CACHE_BYTES,
+          decodedCache
+        })
     ))
 
   const datasets = new DatasetService({ workspace, jobs, decoder, logError })
@@ -130,7 +149,8 @@ export function createBackend(options: BackendOptions): Backend {
     checkTraining: ({ datasetId, settings }) => training.check(datasetId, settings),
     probeBackend: () => training.probe(),
     startTraining: ({ datasetId, settings, name }) => training.start(datasetId, settings, name),
-    resumeTraining: ({ runId, epochs, timeLimitMinutes }) => training.resume(runId, { epochs, timeLimitMinutes }),
+    resumeTraining: ({ runId, epochs, timeLimitMinutes }) =>
+      training.resume(runId, { epochs, timeLimitMinutes }),
     listRuns: () => runs.list(),
     readRun: ({ runId }) => runs.read(runId),
     openRun: ({ path }) => runs.open(path),

@@ -31,8 +31,14 @@ import {
   openDecodedCache
 } from '../../main/core/dicom/decoded-cache'
 import { pixelStats } from '../../main/core/dicom/pixel-stats'
+import { DecodePool } from '../../main/core/dicom/pool'
 import { updateWorkspaceSettings } from '../../main/core/settings'
 import { tempName } from '../../main/core/temp-files'
+import { letterbox, renderDisplay } from '../../common/pixels'
+import { inProcessCachedDisplaySource, openDisplaySource } from '../../main/ml/data/display-source'
+import { prepareTrainingData } from '../../main/ml/data/prepare'
+import { runCli } from '../cli'
+import { demoDataset } from '../ml/helpers'
 import { fixturePath } from './fixtures'
 
 let root: string
@@ -337,5 +343,120 @@ describe('two processes writing the same entry at once', () => {
     expect(hit.fromCache).toBe(true)
     expect(hit.image.pixels).toEqual((await decodeFile(path)).pixels)
     rmSync(driver, { force: true })
+  })
+})
+
+// Runs the bundled decode worker and CLI (out/node/): `npm test` builds them first.
+describe('the decode pool, the CLI and training data use it', () => {
+  const config = () => ({ dir: decodedCacheDir(workspace), maxBytes: 1e9 })
+
+  it('a later session opens an image seen before from the cache, with its stats; background work only reads it', async () => {
+    const path = datasetFile('mono2_u16.jpegls')
+    const other = datasetFile('mono2_u12.j2k')
+    const truth = await decodeFile(path)
+    const first = new DecodePool({ size: 1, decodedCache: config() })
+    try {
+      await first.decodeWithStats(path, 'train/mono2_u16.jpegls.dcm')
+      await expect.poll(() => entryFiles().length, { timeout: 15_000 }).toBe(1)
+      // a thumbnail is background work: it does not add the file it decoded
+      await first.thumbnail(other, 16, {}, 'train/mono2_u12.j2k.dcm')
+      await first.decodeWithStats(path, 'train/mono2_u16.jpegls.dcm', { priority: 'view' })
+    } finally {
+      await first.close()
+    }
+    expect(entryFiles()).toHaveLength(1)
+    const thumbnail = await (async () => {
+      const pool = new DecodePool({ size: 1 })
+      try {
+        return await pool.thumbnail(path, 16)
+      } finally {
+        await pool.close()
+      }
+    })()
+
+    scrambleInPlace(path)
+    const second = new DecodePool({ size: 1, decodedCache: config() })
+    try {
+      const { image, stats } = await second.decodeWithStats(path, 'train/mono2_u16.jpegls.dcm')
+      expect(facts(image)).toEqual(facts(truth))
+      expect(image.pixels).toEqual(truth.pixels)
+      expect(stats).toEqual(pixelStats(truth))
+      // thumbnails read it too (a fresh pool: nothing in its memory)
+      const again = new DecodePool({ size: 1, decodedCache: config() })
+      try {
+        expect(await again.thumbnail(path, 16, {}, 'train/mono2_u16.jpegls.dcm')).toEqual(thumbnail)
+      } finally {
+        await again.close()
+      }
+    } finally {
+      await second.close()
+    }
+  })
+
+  it('cxr-studio decode writes the entry, reads it back the next time, and --no-cache bypasses it', async () => {
+    const path = datasetFile('mono2_s16.j2k')
+    const decode = async (out: string, ...extra: string[]) => {
+      const result = await runCli([
+        '--workspace',
+        workspace,
+        'decode',
+        path,
+        '--npy',
+        join(root, out),
+        '--json',
+        ...extra
+      ])
+      expect(result.code, result.stderr).toBe(0)
+      return JSON.parse(result.stdout).cache as string
+    }
+    expect(await decode('a.npy')).toBe('written')
+    expect(entryFiles()).toHaveLength(1)
+    expect(await decode('b.npy')).toBe('hit')
+    expect(await decode('c.npy', '--no-cache')).toBe('off')
+    const a = readFileSync(join(root, 'a.npy'))
+    expect(readFileSync(join(root, 'b.npy')).equals(a)).toBe(true)
+    expect(readFileSync(join(root, 'c.npy')).equals(a)).toBe(true)
+  })
+
+  it.each([
+    ['in-process', () => inProcessCachedDisplaySource()],
+    ['decode pool', () => openDisplaySource()]
+  ])('training data preparation (%s) decodes each image once across image sizes', async (_, makeSource) => {
+    const demo = await demoDataset({ studies: 4, testStudies: 1 })
+    try {
+      const files: string[] = []
+      const walk = (dir: string) => {
+        for (const entry of readdirSync(dir, { withFileTypes: true })) {
+          const path = join(dir, entry.name)
+          if (entry.isDirectory()) walk(path)
+          else if (entry.name.endsWith('.dcm')) files.push(path)
+        }
+      }
+      walk(join(demo, 'train'))
+      for (const file of files) utimesSync(file, 1_700_000_000, 1_700_000_000)
+      const options = { workspace, policy: 'keep-all' as const, valFraction: 0.25, seed: 1 }
+      const first = makeSource()
+      const small = await prepareTrainingData(demo, { ...options, imageSize: 32, source: first })
+      // the workers write after answering: closing the pool at once would end the last writes
+      await expect
+        .poll(() => entryFiles().length, { timeout: 15_000 })
+        .toBe(small.train.length + small.val.length)
+      await (first as { close?: () => Promise<void> }).close?.()
+
+      const truths = new Map<string, Uint8Array>()
+      for (const sample of [...small.train, ...small.val]) {
+        const image = await decodeFile(sample.absPath)
+        truths.set(sample.imageId, letterbox(renderDisplay(image), image.columns, image.rows, 48, 48).pixels)
+      }
+      for (const file of files) scrambleInPlace(file)
+      const second = makeSource()
+      const large = await prepareTrainingData(demo, { ...options, imageSize: 48, source: second })
+      await (second as { close?: () => Promise<void> }).close?.()
+      expect(large.errors).toEqual([])
+      for (const sample of [...large.train, ...large.val])
+        expect(await large.cache.load(sample)).toEqual(truths.get(sample.imageId))
+    } finally {
+      rmSync(demo, { recursive: true, force: true })
+    }
   })
 })

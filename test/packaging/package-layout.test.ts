@@ -153,7 +153,7 @@ describe('the packaged app (electron-builder --dir, placeholder Electron)', () =
       for (const fixture of ['mono2_u8.jpeg-baseline', 'mono2_u16.jpegls', 'mono2_u16.j2k']) {
         const npy = (cli: string, name: string) => {
           const target = join(decoded, `${fixture}.${name}.npy`)
-          const result = spawnSync(process.execPath, [cli, 'decode', join(FIXTURES, `${fixture}.dcm`), '--npy', target], {
+          const result = spawnSync(process.execPath, [cli, 'decode', join(FIXTURES, `${fixture}.dcm`), '--npy', target, '--no-cache'], {
             cwd: out,
             env: plainEnv(),
             encoding: 'utf8'

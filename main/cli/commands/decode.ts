@@ -1,18 +1,20 @@
 import type { Command } from 'commander'
-import { resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import { PNG } from 'pngjs'
 import { hasIntegralRescale, modalityValues, renderDisplay } from '../../../common/pixels'
-import { decodeFile } from '../../core/dicom/decode'
+import { decodeCached, openDecodedCache } from '../../core/dicom/decoded-cache'
 import { encodeNpy } from '../../core/dicom/npy'
 import { UserError } from '../../core/errors'
 import { writeFileAtomic } from '../../core/fs-atomic'
 import { assertOutputAllowed, inputSource } from '../../core/write-target'
-import { printJson } from '../context'
+import { printJson, workspaceOf } from '../context'
 
 interface DecodeOptions {
   npy?: string
   display?: boolean
   json?: boolean
+  /** commander's name for --no-cache */
+  cache: boolean
 }
 
 export function registerDecode(program: Command): void {
@@ -31,7 +33,11 @@ export function registerDecode(program: Command): void {
       'write the display image instead: VOI (file window, VOI LUT, else 0.5-99.5 percentiles), MONOCHROME1 inverted, uint8'
     )
     .option('--json', 'print a JSON summary of what was written')
-    .action(async (file: string, options: DecodeOptions) => {
+    .option(
+      '--no-cache',
+      "decode the file even when the workspace's decoded-pixel cache holds it, and do not add it"
+    )
+    .action(async (file: string, options: DecodeOptions, command: Command) => {
       const out = resolve(options.npy!)
       const png = /\.png$/i.test(out)
       if (png && !options.display)
@@ -39,7 +45,12 @@ export function registerDecode(program: Command): void {
           `${options.npy}: PNG output is for the display image; add --display or write .npy`
         )
       await assertOutputAllowed(out, [inputSource(resolve(file))])
-      const image = await decodeFile(resolve(file), file)
+      // the workspace's decoded-pixel cache: a file decoded before (here or in the app) is read back
+      const cache = options.cache
+        ? await openDecodedCache(workspaceOf(command), (message) => process.stderr.write(`${message}\n`))
+        : null
+      const decoded = await decodeCached(resolve(file), file, cache, { datasetRoot: dirname(resolve(file)) })
+      const { image } = decoded
       const shape = [image.rows, image.columns]
       let dtype: string
       if (options.display) {
@@ -65,8 +76,17 @@ export function registerDecode(program: Command): void {
         dtype = hasIntegralRescale(image) ? 'int32' : 'float32'
         await writeFileAtomic(out, encodeNpy(values, shape))
       }
+      // after the output: the entry is written last, and a failure to write it only costs the cache
+      const cached = !cache
+        ? 'off'
+        : decoded.fromCache
+          ? 'hit'
+          : (await decoded.save?.())
+            ? 'written'
+            : 'not written'
       const summary = {
         file,
+        cache: cached,
         output: out,
         format: png ? 'png' : 'npy',
         dtype,

@@ -1,11 +1,21 @@
 // Messages between DecodePool (main thread) and main/workers/decode-worker.ts. A worker gets one
 // request at a time, so the pool's queue, not the worker's, decides what runs next.
 import type { DecodedImage, DisplayOptions, GrayImage } from '../../../common/pixels'
+import type { DecodedCacheConfig } from './decoded-cache/store'
 import type { PixelStats } from './pixel-stats'
+
+/**
+ * The workspace's on-disk decoded-pixel cache for a request that decodes: read before decoding, and
+ * with `save`, a fresh decode written after the answer went back (background work only reads it).
+ */
+export interface DecodeCacheUse {
+  config: DecodedCacheConfig
+  save: boolean
+}
 
 export type DecodeRequest =
   /** `stats`: also the viewer's range and auto window, computed in the worker. */
-  | { id: number; op: 'decode'; absPath: string; relPath: string; stats: boolean }
+  | { id: number; op: 'decode'; absPath: string; relPath: string; stats: boolean; cache?: DecodeCacheUse }
   /**
    * Decodes (or uses `image`, a copy of a cached decode) and renders; `thumbnail` also shrinks it.
    * `returnImage`: hand a fresh decode back for the pool's cache.
@@ -19,6 +29,7 @@ export type DecodeRequest =
       display: DisplayOptions
       thumbnail?: number
       returnImage: boolean
+      cache?: DecodeCacheUse
     }
   /** Loads the worker and the codecs these transfer syntaxes need. */
   | { id: number; op: 'warm'; transferSyntaxUids: string[] }

@@ -7,8 +7,9 @@ import { Worker } from 'node:worker_threads'
 import type { DecodedImage, DisplayOptions, GrayImage } from '../../../common/pixels'
 import { FileReadError } from '../errors'
 import { workerScript } from '../worker-scripts'
+import type { DecodedCacheConfig } from './decoded-cache/store'
 import { pixelStats, type PixelStats } from './pixel-stats'
-import type { DecodeRequest, DecodeResponse } from './pool-protocol'
+import type { DecodeCacheUse, DecodeRequest, DecodeResponse } from './pool-protocol'
 
 export interface DecodePoolOptions {
   /** Worker threads; default: cores - 1, at least 1. */
@@ -17,6 +18,11 @@ export interface DecodePoolOptions {
   cacheBytes?: number
   /** The built worker script; default: decode-worker.js beside this bundle, else out/node/. */
   workerPath?: string
+  /**
+   * The workspace's on-disk decoded-pixel cache (core/dicom/decoded-cache): workers read it before
+   * decoding and write fresh decodes of everything but background work. Default: none.
+   */
+  decodedCache?: DecodedCacheConfig | null
 }
 
 /**
@@ -91,11 +97,13 @@ export class DecodePool {
   private nextId = 1
   private nextSeq = 1
   private closed = false
+  private decodedCache: DecodedCacheConfig | null
 
   constructor(options: DecodePoolOptions = {}) {
     const size = Math.max(1, options.size ?? availableParallelism() - 1)
     this.slots = Array.from({ length: size }, () => null)
     this.workerPath = options.workerPath ?? findDecodeWorker()
+    this.decodedCache = options.decodedCache?.maxBytes ? options.decodedCache : null
     this.cache = new LRUCache<string, Decoded>({
       maxSize: options.cacheBytes ?? 512 * 1024 * 1024,
       sizeCalculation: ({ image }) => image.pixels.byteLength + 1024
@@ -104,6 +112,11 @@ export class DecodePool {
 
   get workerCount(): number {
     return this.slots.length
+  }
+
+  /** Uses (or with null, stops using) an on-disk decoded-pixel cache from the next request on. */
+  useDecodedCache(config: DecodedCacheConfig | null): void {
+    this.decodedCache = config?.maxBytes ? config : null
   }
 
   /**
@@ -197,11 +210,17 @@ export class DecodePool {
       this.promote(pending.job, rank)
       if (rank === RANK.view) this.supersedePrefetches()
       pending.job.cache ||= priority !== 'background'
-      // a queued decode can still be asked for the stats
-      if (stats && !pending.job.started && pending.job.message.op === 'decode')
-        pending.job.message.stats = true
+      // a queued decode can still be asked for the stats, and to keep its result on disk
+      if (!pending.job.started && pending.job.message.op === 'decode') {
+        if (stats) pending.job.message.stats = true
+        if (priority !== 'background') pending.job.message.cache = this.cacheUse(true)
+      }
     } else {
-      const job = this.enqueue({ op: 'decode', absPath, relPath, stats }, rank, priority !== 'background')
+      const job = this.enqueue(
+        { op: 'decode', absPath, relPath, stats, cache: this.cacheUse(priority !== 'background') },
+        rank,
+        priority !== 'background'
+      )
       const decoded = job.promise.then((response) => {
         const entry: Decoded = { image: response.image!, stats: response.stats }
         if (job.cache) this.cache.set(absPath, entry)
@@ -249,7 +268,7 @@ export class DecodePool {
         display,
         thumbnail,
         returnImage: keep && !entry,
-        ...(entry ? { image: entry.image } : {})
+        ...(entry ? { image: entry.image } : { cache: this.cacheUse(keep) })
       },
       RANK[priority],
       keep
@@ -257,6 +276,10 @@ export class DecodePool {
     const response = await job.promise
     if (response.image) this.cache.set(absPath, { image: response.image })
     return response.gray!
+  }
+
+  private cacheUse(save: boolean): DecodeCacheUse | undefined {
+    return this.decodedCache ? { config: this.decodedCache, save } : undefined
   }
 
   private enqueue(message: WithoutId<DecodeRequest>, rank: number, cache: boolean): Job {

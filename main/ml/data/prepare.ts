@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto'
 import type { Dataset, FilterPolicy, ImageLabel, StudyLabel } from '../../../common/dataset'
 import { STUDY_CLASSES, type FileError, type ProgressListener, type StudyClass } from '../../../common/domain'
 import { openDataset } from '../../core/dataset'
+import { workspaceDecodedCacheConfig, type DecodedCacheConfig } from '../../core/dicom/decoded-cache/store'
 import { splitByStudy } from '../../core/export/split'
 import { samplesOf, trainingImages, type ImageSample } from './samples'
 import { TensorCache, type DisplaySource } from './tensor-cache'
@@ -58,6 +59,9 @@ export async function prepareTrainingData(root: string, options: PrepareOptions)
     ? new Set(options.valStudies)
     : splitByStudy(kept, dataset.studies, { valFraction: options.valFraction, seed: options.seed })
         .valStudyIds
+  // images missing from the tensor cache are decoded through the workspace's decoded-pixel cache, so a
+  // run at another image size (or after a preprocessing change) reads them back instead of decoding
+  options.source.useDecodedCache?.(await decodedCacheOf(options.workspace))
   const cache = TensorCache.forDataset(options.workspace, root, options.imageSize, options.source)
   const all = samplesOf(dataset, kept)
   const prepared = await cache.prepare(all, {
@@ -118,4 +122,12 @@ function fingerprintOf(
     boxes: samples.reduce((n, s) => n + s.boxes.length, 0),
     policy
   }
+}
+
+/**
+ * The workspace's decoded-pixel cache; none when its settings file is unreadable: training goes on
+ * uncached (the viewer's back end says why in its log).
+ */
+async function decodedCacheOf(workspace: string): Promise<DecodedCacheConfig | null> {
+  return workspaceDecodedCacheConfig(workspace).catch(() => null)
 }

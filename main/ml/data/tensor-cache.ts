@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { LRUCache } from 'lru-cache'
 import type { FileError, ProgressListener } from '../../../common/domain'
 import { letterbox } from '../../../common/pixels'
+import type { DecodedCacheConfig } from '../../core/dicom/decoded-cache/store'
 import { datasetCacheDir } from '../../core/workspace'
 import { errorMessage } from '../../core/errors'
 import { writeFileAtomic } from '../../core/fs-atomic'
@@ -15,6 +16,8 @@ import type { ImageSample } from './samples'
 /** Renders a DICOM file to display bytes (what the viewer shows; the model sees the same). */
 export interface DisplaySource {
   render(absPath: string, relPath: string): Promise<{ width: number; height: number; pixels: Uint8Array }>
+  /** Decode through the workspace's on-disk decoded-pixel cache from now on (null: without it). */
+  useDecodedCache?(config: DecodedCacheConfig | null): void
 }
 
 /** Bumped when the preprocessing changes, so stale cache files are never read. */

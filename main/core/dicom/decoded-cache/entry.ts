@@ -108,6 +108,16 @@ export function decodeEntry(bytes: Uint8Array, key: string): { image: DecodedIma
   return { image: { ...facts, voiLut, pixels }, stats: header.stats }
 }
 
+/**
+ * A copy of the pixels in a buffer of their own. Not `pixels.slice()`: a Node Buffer (what inflated
+ * data decodes to) slices into the same memory, which the caller's transfer would then take away.
+ */
+export function copyPixels(pixels: StoredPixels): StoredPixels {
+  const bytes = new Uint8Array(pixels.byteLength)
+  bytes.set(new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength))
+  return pixelView(pixelFormatOf(pixels), bytes.buffer, 0, pixels.length)
+}
+
 const BYTES_PER: Record<PixelFormat, number> = { uint8: 1, int8: 1, uint16: 2, int16: 2, int32: 4 }
 
 function align8(offset: number): number {

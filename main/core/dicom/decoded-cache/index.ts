@@ -1,13 +1,20 @@
 // Decoding through the workspace's decoded-pixel cache: a file seen before (same path, inode, size,
 // mtime and decoder) is read back instead of decoded; a fresh decode is handed to the caller first
 // and written afterwards, so the first open is not slowed by the cache.
+import { dirname, isAbsolute, normalize, resolve, sep } from 'node:path'
 import type { DecodedImage } from '../../../../common/pixels'
-import { decodedCacheBytes, readWorkspaceSettings } from '../../settings'
 import { decodeFile } from '../decode'
 import { pixelStats, type PixelStats } from '../pixel-stats'
-import { DecodedCache, decodedCacheDir, type DecodedCacheConfig } from './store'
+import { copyPixels } from './entry'
+import { DecodedCache, workspaceDecodedCacheConfig } from './store'
 
-export { DecodedCache, DECODER_VERSION, decodedCacheDir, type DecodedCacheConfig } from './store'
+export {
+  DecodedCache,
+  DECODER_VERSION,
+  decodedCacheDir,
+  workspaceDecodedCacheConfig,
+  type DecodedCacheConfig
+} from './store'
 export { CorruptEntryError } from './entry'
 
 export interface CachedDecode {
@@ -52,7 +59,7 @@ export async function decodeCached(
   const image = await decode(absPath, relPath)
   const stats = options.stats ? pixelStats(image) : undefined
   if (!cache || !identity || options.write === false) return { image, stats, fromCache: false, save: null }
-  const kept = options.transfer ? { ...image, pixels: image.pixels.slice() } : image
+  const kept = options.transfer ? { ...image, pixels: copyPixels(image.pixels) } : image
   const save = async (): Promise<boolean> => {
     try {
       // a file rewritten while it was decoded would be cached under its old identity: skip it
@@ -66,10 +73,18 @@ export async function decodeCached(
   return { image, stats, fromCache: false, save }
 }
 
-/** The workspace's cache as its settings say (bound 0: off, and null is returned). */
-export async function workspaceDecodedCacheConfig(workspace: string): Promise<DecodedCacheConfig> {
-  const settings = await readWorkspaceSettings(workspace)
-  return { dir: decodedCacheDir(workspace), maxBytes: decodedCacheBytes(settings) }
+/**
+ * The dataset folder of a file the way the app names it: the folder `relPath` is relative to when
+ * `absPath` ends with it (a dataset's root), else the file's own folder.
+ */
+export function datasetRootOf(absPath: string, relPath: string): string {
+  const abs = resolve(absPath)
+  if (!isAbsolute(relPath)) {
+    const rel = normalize(relPath)
+    if (rel !== '.' && !rel.startsWith('..') && abs.endsWith(sep + rel))
+      return abs.slice(0, abs.length - rel.length - 1) || sep
+  }
+  return dirname(abs)
 }
 
 /** A DecodedCache for the workspace (its settings' bound), or null when the setting turns it off. */

@@ -10,6 +10,7 @@ import { mkdir, readdir, rename, rm, stat, unlink, utimes, writeFile } from 'nod
 import { dirname, join, relative, resolve, isAbsolute } from 'node:path'
 import { version as APP_VERSION } from '../../../../package.json'
 import type { DecodedImage } from '../../../../common/pixels'
+import { decodedCacheBytes, readWorkspaceSettings } from '../../settings'
 import { removeStaleTemps, tempName } from '../../temp-files'
 import { realPathOfNearest } from '../../write-target'
 import type { PixelStats } from '../pixel-stats'
@@ -56,6 +57,12 @@ export interface CacheHit {
 
 export function decodedCacheDir(workspace: string): string {
   return join(workspace, DECODED_CACHE_FOLDER)
+}
+
+/** The workspace's cache as its settings say (a bound of 0: off). */
+export async function workspaceDecodedCacheConfig(workspace: string): Promise<DecodedCacheConfig> {
+  const settings = await readWorkspaceSettings(workspace)
+  return { dir: decodedCacheDir(workspace), maxBytes: decodedCacheBytes(settings) }
 }
 
 export class DecodedCache {
