@@ -140,6 +140,8 @@ export const calls = {
     z.strictObject({ datasetId: s.DatasetId, imageId: s.ImageId, prefetch: z.boolean().optional() }),
     s.DecodedImageMeta
   ),
+  /** A reduced image to show at once while imagePixels comes (see ImagePreviewMeta). */
+  imagePreview: binary(z.strictObject({ datasetId: s.DatasetId, imageId: s.ImageId }), s.ImagePreviewMeta),
   thumbnail: binary(
     z.strictObject({ datasetId: s.DatasetId, imageId: s.ImageId, size: z.number().int().min(16).max(512) }),
     s.ThumbnailMeta

@@ -216,6 +216,25 @@ export const DecodedImageMeta = z.object({
   decodeMs: z.number()
 })
 
+/**
+ * The viewer's first pixels: a reduced image (rows × columns are its own) drawn over the full image's
+ * rectangle until the full pixels arrive; null when the full image is as quick (small, or decoded).
+ */
+export const ImagePreviewMeta = z.object({
+  preview: DecodedImageMeta.extend({
+    fullRows: z.number().int().positive(),
+    fullColumns: z.number().int().positive(),
+    /** Full-image pixels per preview pixel. */
+    factor: z.number().int().positive(),
+    /** Preview pixel i stands for full pixels [i·factor + origin, (i+1)·factor + origin). */
+    origin: z.number(),
+    /** 'resolution-level': a JPEG 2000 wavelet level; 'downsampled': block means of the full decode. */
+    method: z.enum(['resolution-level', 'downsampled']),
+    /** Range and auto window are the full image's own (else the reduced image's, close to them). */
+    fullStats: z.boolean()
+  }).nullable()
+})
+
 /** 8-bit grey thumbnail after VOI and MONOCHROME1 inversion, row-major. */
 export const ThumbnailMeta = z.object({
   width: z.number().int().positive(),
@@ -258,6 +277,7 @@ export type Prediction = z.infer<typeof Prediction>
 export type PixelFormat = z.infer<typeof PixelFormat>
 export type VoiWindow = z.infer<typeof VoiWindow>
 export type DecodedImageMeta = z.infer<typeof DecodedImageMeta>
+export type ImagePreviewMeta = z.infer<typeof ImagePreviewMeta>
 export type ThumbnailMeta = z.infer<typeof ThumbnailMeta>
 export type Progress = z.infer<typeof Progress>
 export type JobProgress = z.infer<typeof JobProgress>

@@ -156,6 +156,7 @@ export function createBackend(options: BackendOptions): Backend {
     openRun: ({ path }) => runs.open(path),
     deleteRun: ({ runId }) => runs.delete(runId),
     imagePixels: ({ datasetId, imageId, prefetch }) => viewer.pixels(datasetId, imageId, prefetch),
+    imagePreview: ({ datasetId, imageId }) => viewer.preview(datasetId, imageId),
     thumbnail: ({ datasetId, imageId, size }) => viewer.thumbnail(datasetId, imageId, size)
   }
 

@@ -10,6 +10,7 @@ import { preloadCodecs } from '../core/dicom/codecs/wasm'
 import { DecodedCache, datasetRootOf, decodeCached } from '../core/dicom/decoded-cache'
 import type { DecodedCacheConfig } from '../core/dicom/decoded-cache'
 import { pixelStats } from '../core/dicom/pixel-stats'
+import { decodePreview } from '../core/dicom/preview'
 import type { DecodeCacheUse, DecodeRequest, DecodeResponse } from '../core/dicom/pool-protocol'
 
 if (!parentPort) throw new Error('decode-worker must run as a worker thread')
@@ -48,6 +49,13 @@ type Handled = [DecodeResponse, ArrayBuffer[], (() => Promise<unknown>)?]
 async function handle(request: DecodeRequest): Promise<Handled> {
   if (request.op === 'warm') {
     return [{ id: request.id, ok: true, codecs: await preloadCodecs(request.transferSyntaxUids) }, []]
+  }
+  if (request.op === 'preview') {
+    const { preview, full } = await decodePreview(request.absPath, request.relPath, request.maxSide)
+    const transfer = [preview, full].flatMap((part) =>
+      part ? [part.image.pixels.buffer as ArrayBuffer] : []
+    )
+    return [{ id: request.id, ok: true, preview, ...(full ?? {}) }, transfer]
   }
   if (request.op === 'decode') {
     const decoded = await decode(request, { stats: request.stats, transfer: true })

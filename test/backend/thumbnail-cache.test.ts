@@ -21,7 +21,15 @@ function countingDecoder(): ImageDecoder & { made: Map<string, number> } {
     return { width: SIZE, height: SIZE, pixels }
   }
   const unused = () => Promise.reject(new Error('not used by thumbnails'))
-  return { made, thumbnail, decode: unused, decodeWithStats: unused, warm: unused, close: async () => {} }
+  return {
+    made,
+    thumbnail,
+    decode: unused,
+    decodeWithStats: unused,
+    preview: unused,
+    warm: unused,
+    close: async () => {}
+  }
 }
 
 /** Every cached thumbnail file in the workspace, with its size. */

@@ -1,10 +1,17 @@
 // Pixels for the viewer and the studies list. The viewer gets the stored values untouched (it does
 // modality LUT, VOI and inversion itself, so W/L never goes back to the server); thumbnails are
 // 8-bit after VOI and cached on disk.
-import type { BinaryResult, DecodedImageMeta, PixelFormat, ThumbnailMeta } from '../../../common/contract'
+import type {
+  BinaryResult,
+  DecodedImageMeta,
+  ImagePreviewMeta,
+  PixelFormat,
+  ThumbnailMeta
+} from '../../../common/contract'
 import { fileWindow, type DecodedImage, type GrayImage } from '../../../common/pixels'
 import type { DecodeJobOptions, WarmResult } from '../../core/dicom/pool'
 import type { PixelStats } from '../../core/dicom/pixel-stats'
+import type { ImagePreview } from '../../core/dicom/preview'
 import { transferSyntaxName } from '../../core/dicom/transfer-syntax'
 import type { ThumbnailCache } from './thumbnail-cache'
 
@@ -25,6 +32,7 @@ export interface ImageDecoder {
     relPath?: string,
     job?: DecodeJobOptions
   ): Promise<GrayImage>
+  preview(absPath: string, relPath?: string): Promise<ImagePreview | null>
   warm(transferSyntaxUids?: Iterable<string>): Promise<WarmResult>
   close(): Promise<void>
 }
@@ -68,6 +76,30 @@ export function pixelPayload(
     decodeMs
   }
   return { meta, data: new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength) }
+}
+
+/** The preview as the viewer gets it: the reduced image's pixels and meta, plus the full size. */
+export function previewPayload(
+  imageId: string,
+  preview: ImagePreview | null,
+  decodeMs: number
+): BinaryResult<ImagePreviewMeta> {
+  if (!preview) return { meta: { preview: null }, data: new Uint8Array(0) }
+  const { meta, data } = pixelPayload(imageId, preview.image, preview.stats, decodeMs)
+  return {
+    meta: {
+      preview: {
+        ...meta,
+        fullRows: preview.fileRows,
+        fullColumns: preview.fileColumns,
+        factor: preview.factor,
+        origin: preview.origin,
+        method: preview.method,
+        fullStats: preview.fullStats
+      }
+    },
+    data
+  }
 }
 
 function pixelFormatOf(pixels: DecodedImage['pixels']): PixelFormat {

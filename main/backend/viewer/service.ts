@@ -5,6 +5,7 @@ import type {
   DecodedImageMeta,
   DicomTag,
   ImagePredictions,
+  ImagePreviewMeta,
   PredictionsSummary,
   PredictionTable,
   ThumbnailMeta
@@ -12,9 +13,15 @@ import type {
 import { UserError } from '../../core/errors'
 import type { DatasetService } from '../datasets/service'
 import { validateFileUnder } from '../folders'
-import { cachedThumbnail, pixelPayload, type ImageDecoder } from './pixels'
+import { cachedThumbnail, pixelPayload, previewPayload, type ImageDecoder } from './pixels'
 import { imagePredictions, predictionTable, readSubmissionLayer } from './predictions'
 import { ThumbnailCache } from './thumbnail-cache'
+
+/** A decode failure as the user's error, naming the file (a superseded request already does). */
+function decodeError(err: Error, relPath: string): Error {
+  if (err instanceof UserError) return err
+  return new UserError(err.name === 'DecodeSupersededError' ? err.message : `${relPath}: ${err.message}`)
+}
 
 export interface ViewerServiceOptions {
   workspace: string
@@ -42,13 +49,20 @@ export class ViewerService {
     const decoded = await pool
       .decodeWithStats(absPath, image.record!.path, { priority: prefetch ? 'prefetch' : 'view' })
       .catch((err: Error) => {
-        if (err instanceof UserError) throw err
-        // a superseded prefetch already names the file
-        throw new UserError(
-          err.name === 'DecodeSupersededError' ? err.message : `${image.record!.path}: ${err.message}`
-        )
+        throw decodeError(err, image.record!.path)
       })
     return pixelPayload(imageId, decoded.image, decoded.stats, performance.now() - started)
+  }
+
+  /** A reduced image for the viewer to show at once, or null when imagePixels is as quick. */
+  async preview(datasetId: string, imageId: string): Promise<BinaryResult<ImagePreviewMeta>> {
+    const { absPath, image } = (await this.options.datasets.session(datasetId)).file(imageId)
+    const pool = await this.options.decoder()
+    const started = performance.now()
+    const preview = await pool.preview(absPath, image.record!.path).catch((err: Error) => {
+      throw decodeError(err, image.record!.path)
+    })
+    return previewPayload(imageId, preview, performance.now() - started)
   }
 
   async thumbnail(datasetId: string, imageId: string, size: number): Promise<BinaryResult<ThumbnailMeta>> {

@@ -9,7 +9,13 @@ import { FileReadError, errorMessage } from '../errors'
 import { decodeJpegDct } from './codecs/jpeg-dct'
 import { decodeJpegLossless } from './codecs/jpeg-lossless'
 import { decodeRle } from './codecs/rle'
-import { type CodecFrame, decodeJpeg2000, decodeJpeg8, decodeJpegLs } from './codecs/wasm'
+import {
+  type CodecFrame,
+  decodeJpeg2000,
+  decodeJpeg8,
+  decodeJpegLs,
+  jpeg2000Decompositions
+} from './codecs/wasm'
 import { encapsulatedFrame, nativeFrame } from './frames'
 import { parseWholeFile } from './deflated'
 import { checkImageFacts, imageFacts } from './facts'
@@ -31,15 +37,50 @@ interface Samples {
   height?: number
 }
 
-/**
- * `syncRead`: read on the calling thread. Decode workers do, so the image the user waits for never
- * queues in libuv's shared thread pool behind other file work (thumbnail writes and their fsyncs).
- */
+export interface DecodeOptions {
+  /**
+   * Read on the calling thread. Decode workers do, so the image the user waits for never queues in
+   * libuv's shared thread pool behind other file work (thumbnail writes and their fsyncs).
+   */
+  syncRead?: boolean
+}
+
 export async function decodeFile(
   absPath: string,
   relPath: string = absPath,
-  options: { syncRead?: boolean } = {}
+  options: DecodeOptions = {}
 ): Promise<DecodedImage> {
+  return (await decodeRead(absPath, relPath, options, 0)).image
+}
+
+/** A decode and the size of the image in the file, which a reduced decode is smaller than. */
+export interface ReducedDecode {
+  image: DecodedImage
+  fileRows: number
+  fileColumns: number
+}
+
+/**
+ * Frame 0 at most `maxSide` pixels a side where the codec can stop early, else whole: JPEG 2000
+ * stops at the wavelet level whose image fits (2^level times smaller, ceil-rounded) and skips the
+ * code-blocks of every finer one, a fraction of the full decode's cost (the viewer's preview).
+ * Other syntaxes decode whole; a codestream with too few decompositions stops at its coarsest level.
+ */
+export function decodeFileReduced(
+  absPath: string,
+  relPath: string,
+  maxSide: number,
+  options: DecodeOptions = {}
+): Promise<ReducedDecode> {
+  return decodeRead(absPath, relPath, options, maxSide)
+}
+
+async function decodeRead(
+  absPath: string,
+  relPath: string,
+  options: DecodeOptions,
+  maxSide: number
+): Promise<ReducedDecode> {
   let bytes: Uint8Array
   try {
     bytes = options.syncRead ? readWholeSync(absPath) : await readWhole(absPath)
@@ -49,7 +90,7 @@ export async function decodeFile(
       `cannot read: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`
     )
   }
-  return decodeOwnBytes(bytes, relPath, true)
+  return decodeOwnBytes(bytes, relPath, true, maxSide)
 }
 
 /**
@@ -91,22 +132,33 @@ function readWholeSync(absPath: string): Uint8Array {
 }
 
 /** Decodes frame 0 of a complete DICOM file held in memory; `path` names it in errors. */
-export function decodeBytes(bytes: Uint8Array, path: string): Promise<DecodedImage> {
-  return decodeOwnBytes(bytes, path, false)
+export async function decodeBytes(bytes: Uint8Array, path: string): Promise<DecodedImage> {
+  return (await decodeOwnBytes(bytes, path, false, 0)).image
 }
 
-/** `owned`: nobody else holds `bytes`, so native pixels may be viewed and masked in place. */
-async function decodeOwnBytes(bytes: Uint8Array, path: string, owned: boolean): Promise<DecodedImage> {
+/**
+ * `owned`: nobody else holds `bytes`, so native pixels may be viewed and masked in place. `maxSide`
+ * > 0: a JPEG 2000 image may stop at a coarser wavelet level (decodeFileReduced).
+ */
+async function decodeOwnBytes(
+  bytes: Uint8Array,
+  path: string,
+  owned: boolean,
+  maxSide: number
+): Promise<ReducedDecode> {
   const { dataSet, transferSyntaxUid } = await parseWholeFile(bytes, path)
-  const facts = imageFacts(dataSet)
-  checkImageFacts(path, facts)
+  const fileFacts = imageFacts(dataSet)
+  checkImageFacts(path, fileFacts)
+  const level = isJpeg2000(transferSyntaxUid) ? jpeg2000LevelFor(dataSet, fileFacts, maxSide, path) : 0
+  // the frame is found with the file's geometry; everything after it sees the reduced image
+  const facts = level > 0 ? reducedFacts(fileFacts, level) : fileFacts
   if (facts.photometric === 'PALETTE COLOR')
     throw new FileReadError(path, 'PALETTE COLOR images are not supported')
   if (facts.samplesPerPixel !== 1 && facts.samplesPerPixel !== 3)
     throw new FileReadError(path, `unsupported Samples per Pixel ${facts.samplesPerPixel}`)
   let samples: Samples
   try {
-    samples = await decodeSamples(dataSet, transferSyntaxUid, facts, path, owned)
+    samples = await decodeSamples(dataSet, transferSyntaxUid, fileFacts, path, owned, level)
   } catch (err) {
     if (err instanceof FileReadError) throw err
     throw new FileReadError(
@@ -144,7 +196,7 @@ async function decodeOwnBytes(bytes: Uint8Array, path: string, owned: boolean): 
     throw new FileReadError(path, errorMessage(err))
   }
   const colour = samples.components === 3
-  return {
+  const image: DecodedImage = {
     rows: facts.rows,
     columns: facts.columns,
     bitsAllocated: facts.bitsAllocated,
@@ -161,6 +213,30 @@ async function decodeOwnBytes(bytes: Uint8Array, path: string, owned: boolean): 
     voiLut: readVoiLut(dataSet, facts.pixelRepresentation === 1),
     pixels
   }
+  return { image, fileRows: fileFacts.rows, fileColumns: fileFacts.columns }
+}
+
+const isJpeg2000 = (uid: string) => uid === TS.jpeg2000Lossless || uid === TS.jpeg2000
+
+/** The level that fits `maxSide`, or the coarsest the codestream holds if that is not enough. */
+function jpeg2000LevelFor(dataSet: DataSet, facts: Facts, maxSide: number, path: string): number {
+  const level = reductionLevel(facts.rows, facts.columns, maxSide)
+  if (level === 0 || facts.numberOfFrames > 1) return 0
+  const frame = encapsulatedFrame(dataSet, dataSet.elements[PIXEL_DATA], facts, path)
+  return Math.min(level, jpeg2000Decompositions(frame) ?? 0)
+}
+
+/** The smallest level L at which ceil(side / 2^L) <= maxSide for both sides (0: it fits already). */
+export function reductionLevel(rows: number, columns: number, maxSide: number): number {
+  if (maxSide <= 0) return 0
+  let level = 0
+  while (Math.ceil(Math.max(rows, columns) / 2 ** level) > maxSide) level++
+  return level
+}
+
+function reducedFacts(facts: Facts, level: number): Facts {
+  const scale = 2 ** level
+  return { ...facts, rows: Math.ceil(facts.rows / scale), columns: Math.ceil(facts.columns / scale) }
 }
 
 function sliceOf(values: ArrayLike<number>, count: number): ArrayLike<number> {
@@ -174,7 +250,8 @@ async function decodeSamples(
   uid: string,
   facts: Facts,
   path: string,
-  ownedBytes: boolean
+  ownedBytes: boolean,
+  jpeg2000Level = 0
 ): Promise<Samples> {
   const pixelData = dataSet.elements[PIXEL_DATA]
   const layout = facts
@@ -251,7 +328,10 @@ async function decodeSamples(
       return codecSamples(await decodeJpegLs(encapsulatedFrame(dataSet, pixelData, layout, path)), facts)
     case TS.jpeg2000Lossless:
     case TS.jpeg2000:
-      return codecSamples(await decodeJpeg2000(encapsulatedFrame(dataSet, pixelData, layout, path)), facts)
+      return codecSamples(
+        await decodeJpeg2000(encapsulatedFrame(dataSet, pixelData, layout, path), jpeg2000Level),
+        facts
+      )
     default:
       throw new FileReadError(path, unsupportedReason(uid))
   }

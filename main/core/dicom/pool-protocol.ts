@@ -3,6 +3,7 @@
 import type { DecodedImage, DisplayOptions, GrayImage } from '../../../common/pixels'
 import type { DecodedCacheConfig } from './decoded-cache/store'
 import type { PixelStats } from './pixel-stats'
+import type { ImagePreview } from './preview'
 
 /**
  * The workspace's on-disk decoded-pixel cache for a request that decodes: read before decoding, and
@@ -31,6 +32,8 @@ export type DecodeRequest =
       returnImage: boolean
       cache?: DecodeCacheUse
     }
+  /** The viewer's first pixels (core/dicom/preview.ts), and the full decode when it took one. */
+  | { id: number; op: 'preview'; absPath: string; relPath: string; maxSide?: number }
   /** Loads the worker and the codecs these transfer syntaxes need. */
   | { id: number; op: 'warm'; transferSyntaxUids: string[] }
 
@@ -43,5 +46,7 @@ export type DecodeResponse =
       gray?: GrayImage
       /** warm: the codec modules now loaded. */
       codecs?: string[]
+      /** preview: the reduced image (null: small enough to send whole); `image`/`stats` carry a full decode. */
+      preview?: ImagePreview | null
     }
   | { id: number; ok: false; message: string; path?: string; reason?: string }

@@ -10,6 +10,7 @@ import { workerScript } from '../worker-scripts'
 import type { DecodedCacheConfig } from './decoded-cache/store'
 import { pixelStats, type PixelStats } from './pixel-stats'
 import type { DecodeCacheUse, DecodeRequest, DecodeResponse } from './pool-protocol'
+import type { ImagePreview } from './preview'
 
 export interface DecodePoolOptions {
   /** Worker threads; default: cores - 1, at least 1. */
@@ -37,11 +38,14 @@ export interface DecodeJobOptions {
   priority?: DecodePriority
 }
 
-/** A queued prefetch dropped because the user asked for another image meanwhile. */
+/** A queued prefetch or preview dropped because the user asked for another image meanwhile. */
 export class DecodeSupersededError extends Error {
   override name = 'DecodeSupersededError'
-  constructor(readonly path: string) {
-    super(`${path}: prefetch superseded by a newer request`)
+  constructor(
+    readonly path: string,
+    work: 'prefetch' | 'preview' = 'prefetch'
+  ) {
+    super(`${path}: ${work} superseded by a newer request`)
   }
 }
 
@@ -160,6 +164,27 @@ export class DecodePool {
     // decoded earlier without stats (by decode() or a render): compute them here, once
     entry.stats ??= pixelStats(entry.image)
     return { image: entry.image, stats: entry.stats }
+  }
+
+  /**
+   * The viewer's first pixels (core/dicom/preview.ts) at 'view' priority; null when the full image is
+   * as quick: small, already decoded, or being decoded (that decode is then promoted to 'view'). A
+   * full decode made for the preview is cached for the decode() that follows. A newer preview drops
+   * queued ones: the user has moved on.
+   */
+  async preview(absPath: string, relPath: string = absPath, maxSide?: number): Promise<ImagePreview | null> {
+    if (this.cache.has(absPath)) return null
+    const pending = this.inflight.get(absPath)
+    if (pending) {
+      this.promote(pending.job, RANK.view)
+      return null
+    }
+    this.supersedePreviews()
+    const job = this.enqueue({ op: 'preview', absPath, relPath, maxSide }, RANK.view, true)
+    const response = await job.promise
+    if (response.image && !this.cache.has(absPath))
+      this.cache.set(absPath, { image: response.image, stats: response.stats })
+    return response.preview ?? null
   }
 
   /** The display image (modality LUT, VOI, MONOCHROME1 inversion), rendered in a worker. */
@@ -310,6 +335,15 @@ export class DecodePool {
       if (job.rank !== RANK.prefetch || job.message.op === 'warm') continue
       this.queue.splice(i, 1)
       job.reject(new DecodeSupersededError(job.message.relPath))
+    }
+  }
+
+  private supersedePreviews(): void {
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const job = this.queue[i]
+      if (job.message.op !== 'preview') continue
+      this.queue.splice(i, 1)
+      job.reject(new DecodeSupersededError(job.message.relPath, 'preview'))
     }
   }
 

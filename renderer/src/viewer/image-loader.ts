@@ -3,6 +3,7 @@
 import cornerstone, { type Image } from 'cornerstone-core'
 import type { DecodedImageMeta, PixelFormat } from '../../../common/contract'
 import { api } from '../api'
+import type { PreviewGrid } from './preview-geometry'
 
 const SCHEME = 'cxr'
 /**
@@ -14,6 +15,14 @@ const CACHE_BYTES = 192 * 1024 * 1024
 
 export interface CxrImage extends Image {
   cxr: DecodedImageMeta
+}
+
+/** A reduced image standing in for the full one: `cxr` describes the full image (its size included). */
+export interface CxrPreview extends CxrImage {
+  /** Where its pixels lie in the full image. */
+  grid: PreviewGrid
+  /** The preview's range and auto window are the full image's own (else close to them). */
+  fullStats: boolean
 }
 
 export function viewerImageId(datasetId: string, imageId: string): string {
@@ -36,6 +45,28 @@ async function loadImage(id: string, prefetch: boolean): Promise<Image> {
   const { meta, data } = await api.imagePixels(
     prefetch ? { datasetId, imageId, prefetch } : { datasetId, imageId }
   )
+  return cornerstoneImage(id, meta, data)
+}
+
+/**
+ * The reduced image the back end makes while the full one decodes, or null when the full image is as
+ * quick. Not kept in cornerstone's cache: the full image replaces it.
+ */
+export async function loadPreview(datasetId: string, imageId: string): Promise<CxrPreview | null> {
+  const { meta, data } = await api.imagePreview({ datasetId, imageId })
+  const { preview } = meta
+  if (!preview) return null
+  const full = { rows: preview.fullRows, columns: preview.fullColumns }
+  const image = cornerstoneImage(`${viewerImageId(datasetId, imageId)}#preview`, preview, data)
+  return {
+    ...image,
+    cxr: { ...preview, ...full },
+    grid: { factor: preview.factor, origin: preview.origin, preview, full },
+    fullStats: preview.fullStats
+  }
+}
+
+function cornerstoneImage(id: string, meta: DecodedImageMeta, data: Uint8Array): CxrImage {
   const pixels = typedView(meta.pixelFormat, data)
   const window = meta.fileWindows[0] ?? meta.autoWindow
   const image: CxrImage = {

@@ -17,6 +17,10 @@ interface WasmDecoder {
   delete(): void
 }
 type DecoderClass = new () => WasmDecoder
+/** OpenJPEG's J2KDecoder can stop at a resolution level: 1 = half each side, 2 = a quarter, ... */
+interface J2kDecoder extends WasmDecoder {
+  decodeSubResolution(decodeLevel: number, decodeLayer: number): void
+}
 
 const requireCodec = createRequire(import.meta.url)
 const loaded = new Map<string, Promise<DecoderClass>>()
@@ -42,16 +46,19 @@ export interface CodecFrame {
   bytes: Uint8Array
 }
 
-async function run(moduleId: string, className: string, encoded: Uint8Array): Promise<CodecFrame> {
+async function run(moduleId: string, className: string, encoded: Uint8Array, level = 0): Promise<CodecFrame> {
   const Decoder = await decoderClass(moduleId, className)
   const decoder = new Decoder()
   try {
     decoder.getEncodedBuffer(encoded.length).set(encoded)
-    decoder.decode()
+    if (level > 0) (decoder as J2kDecoder).decodeSubResolution(level, 0)
+    else decoder.decode()
     const info = decoder.getFrameInfo()
+    // getFrameInfo keeps the full size after a sub-resolution decode; level L holds ceil(size / 2^L)
+    const scale = 2 ** level
     return {
-      width: info.width,
-      height: info.height,
+      width: Math.ceil(info.width / scale),
+      height: Math.ceil(info.height / scale),
       bitsPerSample: info.bitsPerSample,
       componentCount: info.componentCount,
       isSigned: Boolean(info.isSigned),
@@ -97,8 +104,32 @@ const CHARLS = ['@cornerstonejs/codec-charls/decodewasmjs', 'JpegLSDecoder'] as 
 const OPENJPEG = ['@cornerstonejs/codec-openjpeg/decodewasmjs', 'J2KDecoder'] as const
 const LIBJPEG_TURBO = ['@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs', 'JPEGDecoder'] as const
 
+/**
+ * Wavelet decomposition levels of a JPEG 2000 codestream, from the COD marker of its main header
+ * (ISO 15444-1 A.6.1); null when there is none before the first tile.
+ */
+export function jpeg2000Decompositions(codestream: Uint8Array): number | null {
+  // a JP2 file wraps the codestream in boxes; DICOM carries the bare codestream, starting FF 4F
+  if (codestream[0] !== 0xff || codestream[1] !== 0x4f) return null
+  for (let i = 2; i + 4 <= codestream.length;) {
+    if (codestream[i] !== 0xff) return null
+    const marker = codestream[i + 1]
+    if (marker === 0x90) return null // SOT: the main header ended without a COD
+    const length = (codestream[i + 2] << 8) | codestream[i + 3]
+    // COD: Lcod(2) Scod(1) progression(1) layers(2) MCT(1) then the decomposition count
+    if (marker === 0x52) return i + 9 < codestream.length ? codestream[i + 9] : null
+    i += 2 + length
+  }
+  return null
+}
+
 export const decodeJpegLs = (encoded: Uint8Array) => run(...CHARLS, endedJpegLs(encoded))
-export const decodeJpeg2000 = (encoded: Uint8Array) => run(...OPENJPEG, encoded)
+/**
+ * `level` > 0 decodes only the wavelet's low-pass band at that level (a 2^level-times smaller image,
+ * ceil-rounded), skipping the code-blocks of every finer resolution: the viewer's preview. It must not
+ * exceed the codestream's decomposition count (jpeg2000Decompositions).
+ */
+export const decodeJpeg2000 = (encoded: Uint8Array, level = 0) => run(...OPENJPEG, encoded, level)
 export const decodeJpeg8 = (encoded: Uint8Array) => run(...LIBJPEG_TURBO, encoded)
 
 const CODEC_OF_SYNTAX: Record<string, readonly [string, string]> = {
