@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander'
 import { UserError } from '../core/errors'
-import { commands } from './commands'
+import { commandsFor } from './commands'
 
 /**
  * `cxr-studio`: every feature of the app as a command over the same core services.
@@ -9,11 +9,14 @@ import { commands } from './commands'
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('cxr-studio')
     .description('CXR Studio: chest-radiograph DICOM datasets, labels, COCO export, metric and submissions')
-    .option('--workspace <dir>', 'workspace folder for caches, runs and exports (default: $CXR_STUDIO_WORKSPACE or the OS app-data folder)')
+    .option(
+      '--workspace <dir>',
+      'workspace folder for caches, runs and exports (default: $CXR_STUDIO_WORKSPACE or the OS app-data folder)'
+    )
     .option('--verbose', 'print stack traces on errors')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-  for (const register of commands) register(program)
+  for (const register of await commandsFor(argv)) register(program)
 
   try {
     await program.parseAsync(argv, { from: 'user' })

@@ -1,39 +1,51 @@
 import type { Command } from 'commander'
-import { registerCoco } from './coco'
-import { registerCocoResults } from './coco-results'
-import { registerDecode } from './decode'
-import { registerDemo } from './demo'
-import { registerEda } from './eda'
-import { registerEvaluate } from './evaluate'
-import { registerIndex } from './index-cmd'
-import { registerPredict } from './predict'
-import { registerQuality } from './quality'
-import { registerScore } from './score'
-import { registerServe } from './serve'
-import { registerStart } from './start'
-import { registerSubmit } from './submit'
-import { registerSubmitCoco } from './submit-coco'
-import { registerTrain } from './train'
-import { registerValidateSubmission } from './validate-submission'
-import { registerYolo } from './yolo'
 
-/** Every `cxr-studio` command, registered on the root program in this order (shown in --help). */
-export const commands: Array<(program: Command) => void> = [
-  registerStart,
-  registerServe,
-  registerIndex,
-  registerEda,
-  registerQuality,
-  registerDecode,
-  registerCoco,
-  registerYolo,
-  registerScore,
-  registerValidateSubmission,
-  registerDemo,
-  registerTrain,
-  registerEvaluate,
-  registerPredict,
-  registerSubmit,
-  registerSubmitCoco,
-  registerCocoResults
+type Register = (program: Command) => void
+
+/**
+ * Every `cxr-studio` command by name, in --help order, each loaded only when used: the CLI bundle
+ * is split per command (scripts/build-node.mjs), so `cxr-studio index` or `decode` no longer starts
+ * by loading the contract's zod schemas, the web host, tfjs' engine glue and every other command.
+ * A test checks each name against the command its module registers.
+ */
+export const commandLoaders: ReadonlyArray<readonly [name: string, load: () => Promise<Register>]> = [
+  ['start', async () => (await import('./start')).registerStart],
+  ['serve', async () => (await import('./serve')).registerServe],
+  ['index', async () => (await import('./index-cmd')).registerIndex],
+  ['eda', async () => (await import('./eda')).registerEda],
+  ['quality', async () => (await import('./quality')).registerQuality],
+  ['decode', async () => (await import('./decode')).registerDecode],
+  ['cache', async () => (await import('./cache')).registerCache],
+  ['coco', async () => (await import('./coco')).registerCoco],
+  ['yolo', async () => (await import('./yolo')).registerYolo],
+  ['score', async () => (await import('./score')).registerScore],
+  ['validate-submission', async () => (await import('./validate-submission')).registerValidateSubmission],
+  ['demo', async () => (await import('./demo')).registerDemo],
+  ['train', async () => (await import('./train')).registerTrain],
+  ['evaluate', async () => (await import('./evaluate')).registerEvaluate],
+  ['predict', async () => (await import('./predict')).registerPredict],
+  ['submit', async () => (await import('./submit')).registerSubmit],
+  ['export-onnx', async () => (await import('./export-onnx')).registerExportOnnx],
+  ['submit-coco', async () => (await import('./submit-coco')).registerSubmitCoco],
+  ['coco-results', async () => (await import('./coco-results')).registerCocoResults]
 ]
+
+/** Root options that take a value: their value is not the command name. */
+const VALUE_OPTIONS = new Set(['--workspace'])
+
+/**
+ * The registrations `argv` needs: the named command's alone, or all of them (no command, --help,
+ * an unknown name: commander then lists or suggests every command).
+ */
+export async function commandsFor(argv: readonly string[]): Promise<Register[]> {
+  let name: string | undefined
+  for (let i = 0; i < argv.length; i++) {
+    if (VALUE_OPTIONS.has(argv[i])) i++
+    else if (!argv[i].startsWith('-')) {
+      name = argv[i]
+      break
+    }
+  }
+  const chosen = commandLoaders.filter(([command]) => command === name)
+  return Promise.all((chosen.length ? chosen : commandLoaders).map(([, load]) => load()))
+}
