@@ -31,6 +31,16 @@ vi.mock('node:fs/promises', async (importOriginal) => {
         )) as typeof actual.readdir
   return { ...actual, readdir, default: { ...actual, readdir } }
 })
+// ... and at readdirSync, which the indexer uses while the disk answers quickly
+vi.mock('node:fs', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:fs')>()
+  const readdirSync = ((path: string, options: unknown) => {
+    if (String(path).endsWith('locked'))
+      throw Object.assign(new Error(`EACCES: permission denied, scandir '${path}'`), { code: 'EACCES' })
+    return (actual.readdirSync as (p: string, o: unknown) => unknown)(path, options)
+  }) as typeof actual.readdirSync
+  return { ...actual, readdirSync, default: { ...actual, readdirSync } }
+})
 
 const GOOD = {
   'train/s1/r1/img1.dcm': 'mono2_u12.explicit.dcm',
@@ -108,6 +118,14 @@ describe('indexFolder', () => {
       'unsupported transfer syntax 1.2.840.10008.1.2.4.100 (MPEG2 Main Profile)'
     )
     expect(reasons.locked).toBe('cannot read folder: EACCES')
+  })
+
+  it('reads the same records and errors through the thread pool as on this thread', async () => {
+    const onThisThread = await indexFolder(root)
+    const threadPool = await indexFolder(root, { readMode: 'async' })
+    expect(threadPool).toEqual(onThisThread)
+    expect(onThisThread.images).toHaveLength(5)
+    expect(onThisThread.errors.map((e) => e.path)).toContain('locked')
   })
 
   it('follows a link to a folder elsewhere (each real folder once), so a linked-in train/ is indexed', async () => {

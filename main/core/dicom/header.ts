@@ -2,7 +2,7 @@
 // data element is reached, so indexing 4k x 4k images costs kilobytes per file, not megabytes.
 import type { DataSet } from 'dicom-parser'
 import { createHash } from 'node:crypto'
-import { close, fstat, open, read, type Stats } from 'node:fs'
+import { close, closeSync, fstat, fstatSync, open, openSync, read, readSync, type Stats } from 'node:fs'
 import { promisify } from 'node:util'
 import type { ImageRecord } from '../../../common/domain'
 import { FileReadError, errorMessage } from '../errors'
@@ -19,6 +19,21 @@ const readFd = (fd: number, buffer: Uint8Array, offset: number, length: number, 
   new Promise<number>((resolve, reject) =>
     read(fd, buffer, offset, length, position, (err, bytesRead) => (err ? reject(err) : resolve(bytesRead)))
   )
+
+/** Reads into `buffer` from the open file at `position`; returns the bytes read. */
+type ReadAt = (
+  buffer: Uint8Array,
+  offset: number,
+  length: number,
+  position: number
+) => number | Promise<number>
+
+/**
+ * How a header is read. 'async': thread-pool calls, which overlap when the disk is slow. 'sync':
+ * system calls on this thread, for files in the page cache, where each call takes microseconds and a
+ * thread-pool round trip costs ten times that (the indexer decides, see index-folder.ts).
+ */
+export type ReadMode = 'async' | 'sync'
 
 const FIRST_CHUNK = 16 * 1024
 const MAX_HEADER = 64 * 1024 * 1024
@@ -82,7 +97,7 @@ const SEQUENCE_DELIMITER = 0xe0dd
  * where the data stops.
  */
 async function checkEncapsulatedItems(
-  fd: number,
+  readAt: ReadAt,
   prefix: Uint8Array,
   start: number,
   size: number,
@@ -90,19 +105,19 @@ async function checkEncapsulatedItems(
 ): Promise<void> {
   const head = new Uint8Array(8)
   const view = new DataView(head.buffer)
-  const readAt = async (position: number) => {
+  const readItemHead = async (position: number) => {
     if (position + 8 <= prefix.length) head.set(prefix.subarray(position, position + 8))
-    else if ((await readFd(fd, head, 0, 8, position)) < 8) return false
+    else if ((await readAt(head, 0, 8, position)) < 8) return false
     return true
   }
   const tag = () => [view.getUint16(0, true), view.getUint16(2, true)]
-  if (size - 8 >= start && (await readAt(size - 8))) {
+  if (size - 8 >= start && (await readItemHead(size - 8))) {
     const [group, element] = tag()
     if (group === 0xfffe && element === SEQUENCE_DELIMITER && view.getUint32(4, true) === 0) return
   }
   let position = start
   for (let item = 0; ; item++) {
-    if (position + 8 > size || !(await readAt(position))) {
+    if (position + 8 > size || !(await readItemHead(position))) {
       throw new FileReadError(
         relPath,
         `truncated file: the encapsulated pixel data ends after ${item} item(s) without its sequence delimiter (${size} bytes)`
@@ -144,12 +159,13 @@ export function readHeader(absPath: string, relPath: string): Promise<ImageRecor
 export async function readHeaderWithStat(
   absPath: string,
   relPath: string,
-  known?: Pick<Stats, 'size' | 'mtimeMs'>
+  known?: Pick<Stats, 'size' | 'mtimeMs'>,
+  mode: ReadMode = 'async'
 ): Promise<ImageRecord> {
-  return withFile(absPath, relPath, async (fd) => {
-    const stat = known ?? (await fstatFd(fd))
+  return withFile(absPath, relPath, mode, async (readAt, fd) => {
+    const stat = known ?? (mode === 'sync' ? fstatSync(fd) : await fstatFd(fd))
     const size = stat.size
-    const { dataSet, transferSyntaxUid, prefix } = await readDataSetPrefix(fd, size, relPath)
+    const { dataSet, transferSyntaxUid, prefix } = await readDataSetPrefix(readAt, size, relPath)
     const pixelData = dataSet.elements[PIXEL_DATA]
     if (!pixelData) throw new FileReadError(relPath, 'no pixel data (7FE0,0010): not an image')
     // an image that cannot be decoded is no use to the viewer or training: say so when indexing
@@ -159,7 +175,7 @@ export async function readHeaderWithStat(
     checkImageFacts(relPath, facts)
     // deflated data sets have offsets into the inflated bytes, so only the others can be checked here
     if (!isNative(transferSyntaxUid) && pixelData.hadUndefinedLength) {
-      await checkEncapsulatedItems(fd, prefix, pixelData.dataOffset, size, relPath)
+      await checkEncapsulatedItems(readAt, prefix, pixelData.dataOffset, size, relPath)
     } else if (
       isNative(transferSyntaxUid) &&
       transferSyntaxUid !== TS.deflatedLittle &&
@@ -195,26 +211,36 @@ export function readHeaderDataSet(
   absPath: string,
   relPath: string
 ): Promise<{ dataSet: DataSet; transferSyntaxUid: string }> {
-  return withFile(absPath, relPath, async (fd) => {
-    const { dataSet, transferSyntaxUid } = await readDataSetPrefix(fd, (await fstatFd(fd)).size, relPath)
+  return withFile(absPath, relPath, 'async', async (readAt, fd) => {
+    const { dataSet, transferSyntaxUid } = await readDataSetPrefix(readAt, (await fstatFd(fd)).size, relPath)
     return { dataSet, transferSyntaxUid }
   })
 }
 
-async function withFile<T>(absPath: string, relPath: string, use: (fd: number) => Promise<T>): Promise<T> {
+async function withFile<T>(
+  absPath: string,
+  relPath: string,
+  mode: ReadMode,
+  use: (readAt: ReadAt, fd: number) => Promise<T>
+): Promise<T> {
   let fd: number
   try {
-    fd = await openFd(absPath, 'r')
+    fd = mode === 'sync' ? openSync(absPath, 'r') : await openFd(absPath, 'r')
   } catch (err) {
     throw new FileReadError(
       relPath,
       `cannot open: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`
     )
   }
+  const readAt: ReadAt =
+    mode === 'sync'
+      ? (buffer, offset, length, position) => readSync(fd, buffer, offset, length, position)
+      : (buffer, offset, length, position) => readFd(fd, buffer, offset, length, position)
   try {
-    return await use(fd)
+    return await use(readAt, fd)
   } finally {
-    await closeFd(fd)
+    if (mode === 'sync') closeSync(fd)
+    else await closeFd(fd)
   }
 }
 
@@ -223,7 +249,7 @@ async function withFile<T>(absPath: string, relPath: string, use: (fd: number) =
  * Returns the data set up to there and the prefix read (the file's own bytes, never inflated ones).
  */
 async function readDataSetPrefix(
-  fd: number,
+  readAt: ReadAt,
   size: number,
   relPath: string
 ): Promise<{ dataSet: DataSet; transferSyntaxUid: string; prefix: Uint8Array }> {
@@ -233,13 +259,13 @@ async function readDataSetPrefix(
   for (;;) {
     const grown = new Uint8Array(want)
     grown.set(bytes)
-    const bytesRead = await readFd(fd, grown, bytes.length, want - bytes.length, bytes.length)
+    const bytesRead = await readAt(grown, bytes.length, want - bytes.length, bytes.length)
     bytes = grown.subarray(0, bytes.length + bytesRead)
     const complete = bytes.length >= size || bytesRead === 0
     const meta = readFileMeta(bytes, relPath, complete)
     let outcome: ParseOutcome
     if (meta !== 'more' && meta.transferSyntaxUid === TS.deflatedLittle) {
-      const rest = fileFrom(fd, meta.dataSetStart, size, bytes)
+      const rest = fileFrom(readAt, meta.dataSetStart, size, bytes)
       outcome = await inflateHeader(bytes.subarray(0, meta.dataSetStart), rest, relPath)
     } else outcome = meta === 'more' ? 'more' : parseUntilPixelData(bytes, relPath, complete)
     if (outcome !== 'more') return { ...outcome, prefix: bytes }
@@ -252,7 +278,7 @@ async function readDataSetPrefix(
 
 /** The file's bytes from `start` on: first those already read, then 64 kB reads as they are asked for. */
 async function* fileFrom(
-  fd: number,
+  readAt: ReadAt,
   start: number,
   size: number,
   read: Uint8Array
@@ -260,7 +286,7 @@ async function* fileFrom(
   if (start < read.length) yield read.subarray(start)
   for (let position = Math.max(start, read.length); position < size;) {
     const piece = new Uint8Array(Math.min(64 * 1024, size - position))
-    const bytesRead = await readFd(fd, piece, 0, piece.length, position)
+    const bytesRead = await readAt(piece, 0, piece.length, position)
     if (bytesRead === 0) return
     yield piece.subarray(0, bytesRead)
     position += bytesRead
