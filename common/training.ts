@@ -7,6 +7,10 @@ import { FILTER_POLICIES } from './dataset'
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const
 export type BackendChoice = (typeof BACKEND_CHOICES)[number]
 
+/** Inference runtimes: auto prefers ONNX Runtime and falls back to tfjs (see main/ml/onnx/runtime.ts). */
+export const RUNTIME_CHOICES = ['auto', 'onnx', 'tfjs'] as const
+export type RuntimeChoice = (typeof RUNTIME_CHOICES)[number]
+
 export const BACKBONE_NAMES = [
   'efficientnet-b0',
   'efficientnet-b1',

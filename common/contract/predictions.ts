@@ -4,6 +4,7 @@
 import { z } from 'zod'
 import { SCORED_CLASSES, STUDY_CLASSES } from '../domain'
 import { FILTER_POLICIES } from '../dataset'
+import { RUNTIME_CHOICES } from '../training'
 import { DatasetId, ImageId, Prediction } from './schemas'
 import { RunId, RunName } from './training'
 
@@ -24,6 +25,8 @@ export const PredictRequest = z.strictObject({
   /** Horizontal-flip test-time augmentation. */
   tta: z.boolean().optional(),
   merge: z.enum(['nms', 'wbf']).optional(),
+  /** Inference runtime; default auto (ONNX Runtime when it loads in the worker, else tfjs). */
+  runtime: z.enum(RUNTIME_CHOICES).optional(),
   name: PredictionId.optional()
 })
 

@@ -19,8 +19,15 @@ describe('the New prediction form', () => {
       datasetId,
       scope: 'test',
       tta: false,
-      merge: 'nms'
+      merge: 'nms',
+      runtime: 'auto'
     })
+  })
+
+  it('asks for the runtime chosen (ONNX Runtime or tfjs only)', () => {
+    const form = emptyPredictForm({ runId, datasetId })
+    expect(predictRequest({ ...form, runtime: 'tfjs' }).request?.runtime).toBe('tfjs')
+    expect(predictRequest({ ...form, runtime: 'onnx' }).request?.runtime).toBe('onnx')
   })
 
   it('coming from the viewer, predicts the current image', () => {

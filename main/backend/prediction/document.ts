@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { z } from 'zod'
 import { STUDY_CLASSES } from '../../../common/domain'
 import { PredictedBox } from '../../../common/contract'
+import { InferenceRuntimeInfo } from '../../../common/contract/training'
 import { UserError, errorMessage } from '../../core/errors'
 import { PREDICTIONS_FORMAT } from '../../ml/predict/outputs'
 
@@ -21,6 +22,8 @@ export const PredictionsDocument = z.object({
   }),
   dataset: z.string(),
   backend: z.object({ name: z.string(), device: z.string() }),
+  /** What ran inference (files written before ONNX Runtime support have only `backend`). */
+  runtime: InferenceRuntimeInfo.optional(),
   settings: z.looseObject({
     flipTta: z.boolean(),
     merge: z.enum(['nms', 'wbf']),

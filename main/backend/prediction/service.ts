@@ -26,6 +26,7 @@ import { ML_QUEUE } from '../training/service'
 import { predictionLayer } from '../viewer/predictions'
 import { readPredictionsDocument, type PredictionsDocument } from './document'
 import { evaluatePredictions } from './evaluation'
+import { describeRuntime } from '../../ml/predict/runtime-info'
 
 const TITLES: Record<PredictJob['kind'], string> = {
   predict: 'Predicting',
@@ -83,6 +84,7 @@ export class PredictionService {
         dicomDir: session.dataset.root,
         workspace: this.options.workspace,
         checkpoint: request.checkpoint,
+        runtime: request.runtime,
         split: (request.scope === 'image' ? 'all' : request.scope) satisfies SplitChoice,
         imageIds: request.scope === 'image' ? [request.imageId!] : undefined,
         settings: { flipTta: request.tta ?? false, merge: request.merge ?? 'nms' }
@@ -185,7 +187,9 @@ export class PredictionService {
         merge: doc.settings.merge,
         scoreThreshold: doc.settings.scoreThreshold
       },
-      backend: `${doc.backend.name} on ${doc.backend.device}`,
+      backend: doc.runtime
+        ? describeRuntime(doc.runtime, { fallbacks: false })
+        : `${doc.backend.name} on ${doc.backend.device}`,
       images: doc.images.length,
       studies: doc.studies.length,
       boxes: doc.images.reduce((n, i) => n + i.boxes.length, 0),

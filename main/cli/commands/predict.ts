@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander'
 import { resolve } from 'node:path'
-import { BACKEND_CHOICES } from '../../../common/training'
+import { BACKEND_CHOICES, RUNTIME_CHOICES } from '../../../common/training'
 import type { PredictJob, PredictJobResult } from '../../ml/predict/job'
 import type { PredictionSettings } from '../../ml/predict/predict-images'
 import type { PredictOptions } from '../../ml/predict/run'
@@ -13,6 +13,7 @@ import { positiveInteger, probability } from '../parsers'
 export interface PredictCliOptions {
   checkpoint?: 'best' | 'last'
   backend?: PredictOptions['backend']
+  runtime?: PredictOptions['runtime']
   batchSize?: number
   tta?: boolean
   merge?: PredictionSettings['merge']
@@ -43,6 +44,12 @@ export function addPredictionOptions(command: Command): Command {
         'best',
         'last'
       ])
+    )
+    .addOption(
+      new Option(
+        '--runtime <name>',
+        'inference runtime: auto (ONNX Runtime when it loads, else tfjs), onnx (fail if it cannot load) or tfjs (default auto)'
+      ).choices(RUNTIME_CHOICES)
     )
     .addOption(new Option('--backend <name>', "tfjs backend (default: the run's)").choices(BACKEND_CHOICES))
     .option('--batch-size <n>', 'images per inference batch (default 8)', positiveInteger)
@@ -98,6 +105,7 @@ export function predictOptions(
     workspace: workspaceOf(cmd),
     checkpoint: options.checkpoint,
     backend: options.backend,
+    runtime: options.runtime,
     batchSize: options.batchSize,
     split: options.split,
     settings: predictionSettings(options)
@@ -107,7 +115,7 @@ export function predictOptions(
 export function printPredictSummary(result: PredictJobResult): void {
   process.stdout.write(
     `${result.images} image(s) in ${result.studies} stud${result.studies === 1 ? 'y' : 'ies'} predicted with ${result.checkpoint.name} ` +
-      `(epoch ${result.checkpoint.epoch}, step ${result.checkpoint.globalStep}) on ${result.backend}: ${result.boxes} box(es)\n`
+      `(epoch ${result.checkpoint.epoch}, step ${result.checkpoint.globalStep}) on ${result.runtime}: ${result.boxes} box(es)\n`
   )
   for (const e of result.errors.slice(0, 20)) process.stderr.write(`warning: ${e.path}: ${e.reason}\n`)
   if (result.errors.length > 20) process.stderr.write(`warning: … and ${result.errors.length - 20} more\n`)

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path'
 import type * as Ort from 'onnxruntime-node'
 import { UserError, errorMessage } from '../../core/errors'
 import type { InferenceRuntimeInfo, RuntimeFallback } from '../../../common/contract/training'
+import type { RuntimeChoice } from '../../../common/training'
 import type { Detector, PredictionOutputs } from '../detect/detector'
 import { exportDetectorOnnx, ONNX_OUTPUTS } from './export'
 
@@ -51,7 +52,15 @@ export function candidateProviders(
   providers: string[]
   skipped: RuntimeFallback[]
 } {
-  const wanted = platform === 'win32' ? ['dml'] : platform === 'darwin' ? ['coreml'] : ['cuda']
+  // CUDA only where an NVIDIA driver is loaded: elsewhere it is no fallback worth reporting
+  const wanted =
+    platform === 'win32'
+      ? ['dml']
+      : platform === 'darwin'
+        ? ['coreml']
+        : platform === 'linux' && existsSync('/dev/nvidiactl')
+          ? ['cuda']
+          : []
   const supported = new Map(ort.listSupportedBackends().map((b) => [b.name, b.bundled]))
   const providers: string[] = []
   const skipped: RuntimeFallback[] = []
@@ -62,8 +71,8 @@ export function candidateProviders(
       skipped.push({
         runtime: 'onnxruntime cuda',
         reason:
-          'its CUDA provider files are not installed (a separate download of onnxruntime-node, skipped offline; ' +
-          'reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12 where CUDA 12 exists)'
+          'CUDA provider files not installed (onnxruntime-node downloads them separately: ' +
+          'ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node)'
       })
     } else providers.push(name)
   }
@@ -172,8 +181,7 @@ export function flipHorizontally(images: Float32Array, batch: number, size: numb
   return out
 }
 
-export const RUNTIME_CHOICES = ['auto', 'onnx', 'tfjs'] as const
-export type RuntimeChoice = (typeof RUNTIME_CHOICES)[number]
+export { RUNTIME_CHOICES, type RuntimeChoice } from '../../../common/training'
 
 /**
  * Which runtime predicts: `auto` takes ONNX Runtime when it loads (recording why not otherwise),

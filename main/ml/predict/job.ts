@@ -5,6 +5,7 @@ import { readRunConfig } from '../runs/run-folder'
 import type { RunConfigFile } from '../train/trainer'
 import { runEvaluation, type EvaluateOptions, type Evaluation } from './evaluate'
 import { writeKaggleSubmission, writePredictions, type SubmissionOutcome } from './outputs'
+import { describeRuntime } from './runtime-info'
 import { runPrediction, type PredictContext, type PredictOptions, type PredictionSet } from './run'
 
 export type PredictJob =
@@ -16,6 +17,8 @@ export interface PredictSummary {
   run: string
   checkpoint: PredictionSet['checkpoint']
   backend: string
+  /** What ran inference: `onnxruntime 1.30.0 (cpu provider, 2 threads)` or the tfjs backend. */
+  runtime: string
   images: number
   studies: number
   boxes: number
@@ -35,6 +38,7 @@ function summary(
     run: set.run,
     checkpoint: set.checkpoint,
     backend: `${set.backend.name} on ${set.backend.device}`,
+    runtime: describeRuntime(set.runtime),
     images: set.images.length,
     studies: set.studies.length,
     boxes: set.images.reduce((n, i) => n + i.boxes.length, 0),

@@ -34,6 +34,7 @@ export function predictionsDocument(set: PredictionSet) {
     checkpoint: set.checkpoint,
     dataset: set.dataset.root,
     backend: { name: set.backend.name, device: set.backend.device },
+    runtime: set.runtime,
     settings: set.settings,
     coordinates: 'original DICOM pixels, corner form (x1, y1, x2, y2)',
     images: set.images,

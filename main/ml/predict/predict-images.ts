@@ -3,10 +3,11 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { STUDY_CLASSES, type ProgressListener, type StudyClass } from '../../../common/domain'
 import type { PredictedBox } from '../../../common/contract/training'
-import type { Detector } from '../detect/detector'
+import type { Detector, PredictOptions } from '../detect/detector'
 import type { MergeMode } from '../detect/postprocess'
 import type { BatchLoader } from '../data/loader'
 import { originalBox } from '../data/samples'
+import type { OnnxDetectorSession } from '../onnx/runtime'
 
 export type { PredictedBox } from '../../../common/contract/training'
 
@@ -52,12 +53,20 @@ export const DEFAULT_PREDICTION: PredictionSettings = {
   studyFrom: 'combined'
 }
 
-/** Predicts every sample of `loader` (which must not augment), batch by batch. */
+/**
+ * Predicts every sample of `loader` (which must not augment), batch by batch: on `onnx` (the
+ * detector exported to ONNX Runtime) when given, else on tfjs; decoding and NMS are the same.
+ */
 export async function predictSamples(
   detector: Detector,
   loader: BatchLoader,
   settings: PredictionSettings,
-  options: { signal?: AbortSignal; onProgress?: ProgressListener; stage?: string } = {}
+  options: {
+    signal?: AbortSignal
+    onProgress?: ProgressListener
+    stage?: string
+    onnx?: OnnxDetectorSession | null
+  } = {}
 ): Promise<ImagePredictionRecord[]> {
   if (loader.options.augment) throw new Error('predictSamples needs a loader without augmentation')
   const out: ImagePredictionRecord[] = []
@@ -67,19 +76,14 @@ export async function predictSamples(
   options.onProgress?.({ stage, done: 0, total })
   for await (const batch of loader.batches(0)) {
     options.signal?.throwIfAborted()
-    const images = tf.tensor4d(batch.images, [batch.samples.length, size, size, 1])
-    let predictions
-    try {
-      predictions = await detector.predict(images, {
-        scoreThreshold: settings.scoreThreshold,
-        iouThreshold: settings.iouThreshold,
-        maxDetections: settings.maxDetections,
-        merge: settings.merge,
-        flipTta: settings.flipTta
-      })
-    } finally {
-      images.dispose()
-    }
+    const predictions = await predictBatch(
+      detector,
+      batch.images,
+      batch.samples.length,
+      size,
+      settings,
+      options.onnx
+    )
     batch.samples.forEach((sample, i) => {
       const p = predictions[i]
       const boxes: PredictedBox[] = []
@@ -116,4 +120,29 @@ export async function predictSamples(
     await new Promise((resolve) => setImmediate(resolve))
   }
   return out
+}
+
+async function predictBatch(
+  detector: Detector,
+  pixels: Float32Array,
+  count: number,
+  size: number,
+  settings: PredictionSettings,
+  onnx: OnnxDetectorSession | null | undefined
+) {
+  const options: PredictOptions = {
+    scoreThreshold: settings.scoreThreshold,
+    iouThreshold: settings.iouThreshold,
+    maxDetections: settings.maxDetections,
+    merge: settings.merge,
+    flipTta: settings.flipTta
+  }
+  if (onnx)
+    return detector.predictWith((flipped) => onnx.predictionOutputs(pixels, count, flipped), count, options)
+  const images = tf.tensor4d(pixels, [count, size, size, 1])
+  try {
+    return await detector.predict(images, options)
+  } finally {
+    images.dispose()
+  }
 }

@@ -2,7 +2,7 @@
 // training, predict in batches, aggregate studies. Shared by `predict`, `submit` and `evaluate`.
 import type { Dataset, DatasetImage } from '../../../common/dataset'
 import type { FileError, Progress } from '../../../common/domain'
-import { UserError } from '../../core/errors'
+import { UserError, errorMessage } from '../../core/errors'
 import { openDataset } from '../../core/dataset'
 import { initBackend, type BackendChoice, type BackendInfo } from '../backend/ladder'
 import { openDisplaySource } from '../data/display-source'
@@ -12,6 +12,13 @@ import { TensorCache, type DisplaySource } from '../data/tensor-cache'
 import type { Detector } from '../detect/detector'
 import { findCheckpoint, loadCheckpoint, type CheckpointMeta, type CheckpointName } from '../runs/checkpoint'
 import { readRunConfig } from '../runs/run-folder'
+import {
+  OnnxDetectorSession,
+  chooseRuntime,
+  type InferenceRuntimeInfo,
+  type RuntimeChoice,
+  type RuntimeFallback
+} from '../onnx/runtime'
 import type { RunConfigFile, TrainerState } from '../train/trainer'
 import {
   DEFAULT_PREDICTION,
@@ -30,6 +37,8 @@ export interface PredictOptions {
   workspace: string
   checkpoint?: CheckpointName
   backend?: BackendChoice
+  /** `auto` (default): ONNX Runtime when it loads, else tfjs; `onnx` insists; `tfjs` never tries it. */
+  runtime?: RuntimeChoice
   batchSize?: number
   /** `auto`: the test split when the folder has one, else every image. */
   split?: SplitChoice
@@ -53,7 +62,10 @@ export interface PredictionSet {
   images: ImagePredictionRecord[]
   studies: StudyPredictionRecord[]
   settings: PredictionSettings
+  /** The tfjs backend (it holds the weights, and runs inference when ONNX Runtime does not). */
   backend: BackendInfo
+  /** What ran inference, and why a faster runtime did not. */
+  runtime: InferenceRuntimeInfo
   /** Files that could not be read or decoded; their ids still get default rows in a submission. */
   errors: FileError[]
   /** Study-class frequencies of the run's training split. */
@@ -89,6 +101,8 @@ export async function runPrediction(
   const config = await readRunConfig<RunConfigFile>(options.run)
   const checkpoint = await resolveCheckpoint(options.run, options.checkpoint)
   const backend = await initBackend(options.backend ?? config.train.backend ?? 'auto')
+  const runtimeChoice = options.runtime ?? 'auto'
+  const chosen = await chooseRuntime(runtimeChoice)
   const dataset = await openDataset(options.dicomDir, {
     workspace: options.workspace,
     onProgress: ctx.onProgress,
@@ -105,12 +119,15 @@ export async function runPrediction(
     )
 
   let detector: Detector | null = null
+  let onnx: OnnxDetectorSession | null = null
   let meta: CheckpointMeta<TrainerState>
   const ownSource = ctx.source ? null : openDisplaySource()
   try {
     const loaded = await loadCheckpoint<TrainerState>(checkpoint.dir)
     detector = loaded.detector
     meta = loaded.meta
+    onnx = chosen.ort ? await openOnnx(chosen.ort, detector, runtimeChoice, chosen.fallbacks) : null
+    const runtime = onnx?.info ?? tfjsRuntime(backend, chosen.fallbacks)
     const imageSize = detector.config.imageSize
     const cache = TensorCache.forDataset(
       options.workspace,
@@ -133,7 +150,8 @@ export async function runPrediction(
     })
     const predicted = await predictSamples(detector, loader, settings, {
       signal: ctx.signal,
-      onProgress: ctx.onProgress
+      onProgress: ctx.onProgress,
+      onnx
     })
     const priors = (config.classPriors ?? {}) as StudyPriors
     return {
@@ -150,13 +168,49 @@ export async function runPrediction(
       studies: studyPredictions(predicted, settings.studyFrom, priors),
       settings,
       backend,
+      runtime,
       errors: [...dataset.fileErrors, ...prepared.errors],
       priors
     }
   } finally {
+    await onnx?.close()
     detector?.dispose()
     await ownSource?.close()
   }
 }
 
 /** True when two paths name the same folder (the run's own dataset vs the one given). */
+
+/**
+ * The detector on ONNX Runtime. With `auto`, a graph ONNX Runtime refuses (a bug, or a provider
+ * failing at run time) falls back to tfjs with the reason recorded; with `onnx` it is the error.
+ */
+async function openOnnx(
+  ort: NonNullable<Awaited<ReturnType<typeof chooseRuntime>>['ort']>,
+  detector: Detector,
+  choice: RuntimeChoice,
+  fallbacks: RuntimeFallback[]
+): Promise<OnnxDetectorSession | null> {
+  try {
+    return await OnnxDetectorSession.open(ort, detector, { fallbacks })
+  } catch (err) {
+    if (choice === 'onnx')
+      throw new UserError(`--runtime onnx: ONNX Runtime could not open the model (${errorMessage(err)})`)
+    fallbacks.push({
+      runtime: 'onnxruntime',
+      reason: `could not open the exported model: ${errorMessage(err)}`
+    })
+    return null
+  }
+}
+
+function tfjsRuntime(backend: BackendInfo, fallbacks: RuntimeFallback[]): InferenceRuntimeInfo {
+  return {
+    name: 'tfjs',
+    version: backend.tfjsVersion,
+    device: backend.device,
+    executionProvider: backend.name,
+    threads: backend.threads,
+    fallbacks
+  }
+}

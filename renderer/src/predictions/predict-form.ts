@@ -1,6 +1,7 @@
 // The New prediction form as plain state: what the user picked, the request it makes, and the
 // problems named per field before anything starts (the back end checks again on start).
 import { PredictRequest, RunName, type PredictScope, type RunSummary } from '../../../common/contract'
+import type { RuntimeChoice } from '../../../common/training'
 
 export interface PredictForm {
   runId: string
@@ -11,7 +12,14 @@ export interface PredictForm {
   imageId: string
   tta: boolean
   merge: 'nms' | 'wbf'
+  runtime: RuntimeChoice
   name: string
+}
+
+export const RUNTIME_LABELS: Record<RuntimeChoice, string> = {
+  auto: 'auto (ONNX Runtime when it loads, else tfjs)',
+  onnx: 'ONNX Runtime only',
+  tfjs: 'tfjs only'
 }
 
 export const SCOPE_LABELS: Record<PredictScope, string> = {
@@ -30,6 +38,7 @@ export function emptyPredictForm(preset: Partial<PredictForm> = {}): PredictForm
     imageId: '',
     tta: false,
     merge: 'nms',
+    runtime: 'auto',
     name: '',
     ...preset
   }
@@ -66,6 +75,7 @@ export function predictRequest(
     imageId: form.scope === 'image' ? form.imageId : undefined,
     tta: form.tta,
     merge: form.merge,
+    runtime: form.runtime,
     name: name || undefined
   })
   if (!parsed.success) {
