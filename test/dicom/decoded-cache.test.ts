@@ -418,6 +418,38 @@ describe('the decode pool, the CLI and training data use it', () => {
     expect(readFileSync(join(root, 'c.npy')).equals(a)).toBe(true)
   })
 
+  it('cxr-studio cache shows, bounds, turns off and clears it', async () => {
+    const path = datasetFile('mono2_u16.explicit')
+    const cli = async (...args: string[]) => {
+      const result = await runCli(['--workspace', workspace, ...args])
+      expect(result.code, result.stderr).toBe(0)
+      return args.includes('--json') ? JSON.parse(result.stdout) : result.stdout
+    }
+    await cli('decode', path, '--npy', join(root, 'a.npy'))
+    const shown = await cli('cache', '--json')
+    expect(shown).toMatchObject({
+      folder: decodedCacheDir(workspace),
+      images: 1,
+      enabled: true,
+      limitBytes: 2 * 1024 ** 3
+    })
+    expect(shown.bytes).toBeGreaterThan(0)
+
+    // a bound below one entry: the entry goes, and the setting stays for the next run
+    expect(await cli('cache', '--limit', '1KB', '--json')).toMatchObject({ images: 0, limitBytes: 1000 })
+    expect(JSON.parse(readFileSync(join(workspace, 'settings.json'), 'utf8')).decodedCacheBytes).toBe(1000)
+
+    await cli('cache', '--limit', '1GiB')
+    await cli('decode', path, '--npy', join(root, 'b.npy'))
+    expect(await cli('cache', '--clear', '--json')).toMatchObject({ images: 0, clearedBytes: shown.bytes })
+
+    await cli('decode', path, '--npy', join(root, 'c.npy'))
+    expect(await cli('cache', '--limit', '0', '--json')).toMatchObject({ images: 0, enabled: false })
+    expect((await cli('decode', path, '--npy', join(root, 'd.npy'), '--json')).cache).toBe('off')
+    expect(entryFiles()).toEqual([])
+    expect((await runCli(['--workspace', workspace, 'cache', '--limit', 'lots'])).code).toBe(2)
+  })
+
   it.each([
     ['in-process', () => inProcessCachedDisplaySource()],
     ['decode pool', () => openDisplaySource()]
