@@ -153,7 +153,11 @@ test.describe('first pixels at once', () => {
           __centreGrey: number[]
         }
         const context = (
-          canvas as unknown as { getContext(kind: '2d'): CanvasRenderingContext2D }
+          canvas as unknown as {
+            getContext(kind: '2d'): {
+              getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray }
+            }
+          }
         ).getContext('2d')
         const { width, height } = canvas as unknown as { width: number; height: number }
         g.__centreGrey = []
@@ -185,12 +189,15 @@ test.describe('first pixels at once', () => {
       // the page's own record: the preview was drawn first, then the full image, with one window
       const shown = await page.evaluate((id) => {
         const entries = (name: string) =>
-          (performance.getEntriesByName(name) as PerformanceMeasure[])
-            .filter((entry) => (entry.detail as { imageId: string }).imageId === id)
-            .map((entry) => ({
-              at: entry.startTime + entry.duration,
-              window: (entry.detail as { window: unknown }).window
-            }))
+          (
+            performance.getEntriesByName(name) as unknown as Array<{
+              startTime: number
+              duration: number
+              detail: { imageId: string; window: unknown }
+            }>
+          )
+            .filter((entry) => entry.detail.imageId === id)
+            .map((entry) => ({ at: entry.startTime + entry.duration, window: entry.detail.window }))
         return { preview: entries('cxr:preview-shown'), full: entries('cxr:image-shown') }
       }, imageId)
       expect(shown.preview).toHaveLength(1)
