@@ -173,6 +173,8 @@ def main():
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument('--steps', type=int, default=3)
     parser.add_argument('--threads', type=int, default=2)
+    # inference only (the ONNX Runtime comparison at 1 and 2 threads): no training steps, trainImgPerSec null
+    parser.add_argument('--infer-only', action='store_true')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -189,7 +191,7 @@ def main():
     optimizer = torch.optim.AdamW(net.parameters(), lr=1e-4, weight_decay=0.01)
     step_ms = []
     net.train()
-    for i in range(args.steps + 1):
+    for i in range(0 if args.infer_only else args.steps + 1):
         t0 = time.perf_counter()
         loss = loss_fn(net(images), targets)
         optimizer.zero_grad()
@@ -210,7 +212,7 @@ def main():
     print(json.dumps({
         'backend': 'pytorch', 'torch': torch.__version__, 'threads': args.threads, 'size': args.size, 'head': args.head,
         'backbone': args.backbone, 'batch': args.batch, 'parameters': sum(p.numel() for p in net.parameters()),
-        'trainImgPerSec': args.batch * 1000 / median(step_ms), 'inferImgPerSec': args.batch * 1000 / median(infer_ms),
+        'trainImgPerSec': args.batch * 1000 / median(step_ms) if step_ms else None, 'inferImgPerSec': args.batch * 1000 / median(infer_ms),
         'stepMs': [round(v) for v in step_ms], 'inferMs': [round(v) for v in infer_ms],
     }))
 

@@ -6,7 +6,9 @@
 //    clipping, AdamW; scripts/bench-train-runner.ts), one child process per measurement; and, when
 //    /usr/bin/python3 has torch, the same-shape network in PyTorch (scripts/bench-train-torch.py,
 //    2 threads, OpenBLAS told the CPU's core type) for the ratio, printed per pair (target: WASM
-//    training >= 1/3 of PyTorch's, both on two threads).
+//    training >= 1/3 of PyTorch's, both on two threads). Inference also on ONNX Runtime
+//    (scripts/bench-onnx-runner.ts: the detector exported by main/ml/onnx, onnxruntime-node's CPU
+//    provider on 1 and 2 threads) against PyTorch inference on the same thread counts (target >= 1).
 // 2. Peer comparison (issue 4): on a demo dataset (40 train studies, 256 px), `cxr-studio train` with
 //    default settings on WASM for --time-limit minutes, `submit` on its held-out test split, scored by
 //    `cxr-studio score` against test_study_level.csv / test_image_level.csv; versus torchvision's
@@ -15,6 +17,7 @@
 //    submission.
 //
 // Options: --skip-throughput  --skip-peer  --sizes 256,512  --pairs head/backbone,...  --backends wasm,cpu  --cpu-sizes 256  --threads 1,2
+//          --onnx-threads 1,2 (empty: no ONNX Runtime rows)  --inference-only (ONNX Runtime and PyTorch inference alone)
 //          --steps 3  --minutes 15  --demo-seed 42  --out bench-results/train.json
 // The machine may be shared: the load average is printed with the results.
 import { build } from 'esbuild'
@@ -49,12 +52,15 @@ const sizes = option('sizes', '256,512').split(',').map(Number)
 const PAIRS = option('pairs', ALL_PAIRS.map((p) => p.join('/')).join(','))
   .split(',')
   .map((p) => p.split('/'))
-const backends = option('backends', 'wasm,cpu').split(',')
+const inferenceOnly = flag('inference-only')
+const backends = inferenceOnly ? [] : option('backends', 'wasm,cpu').split(',')
 // the pure-JS CPU backend needs minutes per 512 px step (a ResNet-18 step: ~30 min): 256 px unless asked
 const cpuSizes = option('cpu-sizes', '256').split(',').map(Number)
 const steps = Number(option('steps', '3'))
 // WASM: one thread, and the trainer's default two (a helper thread takes half of each batch)
 const wasmThreads = option('threads', '1,2').split(',').map(Number)
+// ONNX Runtime inference and the PyTorch inference it is compared with, on these thread counts
+const onnxThreads = option('onnx-threads', '1,2').split(',').filter(Boolean).map(Number)
 const minutes = Number(option('minutes', '15'))
 // the demo's seed: another one than development used gives a dataset neither side has seen
 const demoSeed = option('demo-seed', '42')
@@ -63,7 +69,11 @@ const workDir = join(ROOT, 'bench-results/train-work')
 
 function run(command, args, { timeoutMs = 0, quiet = false, env = process.env } = {}) {
   return new Promise((resolvePromise) => {
-    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', quiet ? 'pipe' : 'inherit'] })
+    const child = spawn(command, args, {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', quiet ? 'pipe' : 'inherit']
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
@@ -81,7 +91,10 @@ function run(command, args, { timeoutMs = 0, quiet = false, env = process.env } 
 // OPENBLAS_VERBOSE=2 makes OpenBLAS print the core it used, reported beside the figures.
 function openblasCoreType() {
   try {
-    const flags = readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1].split(/\s+/) ?? []
+    const flags =
+      readFileSync('/proc/cpuinfo', 'utf8')
+        .match(/^flags\s*:(.*)$/m)?.[1]
+        .split(/\s+/) ?? []
     if (flags.includes('avx512f')) return 'SkylakeX'
     if (flags.includes('avx2')) return 'Haswell'
   } catch {
@@ -100,10 +113,10 @@ const openblasCore = (stderr) => stderr.match(/Core:\s*(\S+)/)?.[1] ?? 'not repo
 const hasPython = (module) =>
   new Promise((ok) => execFile(PYTHON, ['-c', `import ${module}`], (err) => ok(!err)))
 
-async function bundleRunner() {
+async function bundleRunner(name = 'bench-train-runner') {
   // beside the CLI bundle, so that the trainer finds gradient-worker.js next to it
-  const outfile = join(ROOT, 'out/node/bench-train-runner.js')
-  await build({ ...nodeBundleOptions, entryPoints: [join(ROOT, 'scripts/bench-train-runner.ts')], outfile })
+  const outfile = join(ROOT, `out/node/${name}.js`)
+  await build({ ...nodeBundleOptions, entryPoints: [join(ROOT, `scripts/${name}.ts`)], outfile })
   return outfile
 }
 
@@ -118,6 +131,7 @@ function lastJsonLine(text) {
 
 async function throughput() {
   const runner = await bundleRunner()
+  const onnxRunner = onnxThreads.length ? await bundleRunner('bench-onnx-runner') : null
   const rows = []
   const torch = existsSync(PYTHON) && (await hasPython('torch')) && (await hasPython('torchvision'))
   for (const size of sizes) {
@@ -146,7 +160,8 @@ async function throughput() {
           report(row)
         }
       }
-      if (torch) {
+      if (onnxRunner) await onnxInference(onnxRunner, rows, size, head, backbone, torch)
+      if (torch && !inferenceOnly) {
         const result = await run(
           PYTHON,
           [
@@ -175,6 +190,75 @@ async function throughput() {
   return rows
 }
 
+/**
+ * ONNX Runtime inference of one pair on each of `onnxThreads`, each followed by PyTorch inference on
+ * as many threads (interleaved: on a shared machine both see the same load), and their ratio.
+ */
+async function onnxInference(onnxRunner, rows, size, head, backbone, torch) {
+  for (const threads of onnxThreads) {
+    const args = [
+      '--size',
+      String(size),
+      '--head',
+      head,
+      '--backbone',
+      backbone,
+      '--threads',
+      String(threads)
+    ]
+    const result = await run(process.execPath, [onnxRunner, ...args, '--steps', String(Math.max(steps, 5))], {
+      timeoutMs: 30 * 60_000,
+      quiet: true
+    })
+    const row = lastJsonLine(result.stdout) ?? {
+      backend: 'onnx',
+      size,
+      head,
+      backbone,
+      threads,
+      error: result.stderr.trim().split('\n').pop()
+    }
+    rows.push(row)
+    report(row)
+    if (!torch || row.error) continue
+    const peer = await run(
+      PYTHON,
+      [
+        join(ROOT, 'scripts/bench-train-torch.py'),
+        ...args,
+        '--steps',
+        String(Math.max(steps, 5)),
+        '--infer-only'
+      ],
+      { quiet: true, env: torchEnv }
+    )
+    const parsed = lastJsonLine(peer.stdout)
+    const torchRow = parsed
+      ? { ...parsed, backend: 'pytorch-infer', openblasCore: openblasCore(peer.stderr) }
+      : {
+          backend: 'pytorch-infer',
+          size,
+          head,
+          backbone,
+          threads,
+          error: peer.stderr.trim().split('\n').pop()
+        }
+    rows.push(torchRow)
+    if (torchRow.error) {
+      report(torchRow)
+      continue
+    }
+    const ratio = row.inferNetImgPerSec / torchRow.inferImgPerSec
+    process.stdout.write(
+      `  inference, onnxruntime / pytorch on ${threads}t (OpenBLAS core ${torchRow.openblasCore}): ` +
+        `${f(row.inferNetImgPerSec)} / ${f(torchRow.inferImgPerSec)} img/s = ${ratio.toFixed(2)} (target >= 1); ` +
+        `outputs vs tfjs: max |score diff| ${row.maxScoreDiffVsTfjs.toExponential(1)}  load ${loadavg()[0].toFixed(1)}\n`
+    )
+  }
+}
+
+const f = (v) => (typeof v === 'number' ? v.toFixed(2).padStart(7) : '      -')
+
 /** tfjs WASM training (1 and 2 threads) as a fraction of PyTorch's on 2 threads, for one pair; target >= 1/3. */
 function reportTrainingRatio(rows, size, head, backbone) {
   const of = (backend, threads) =>
@@ -199,7 +283,6 @@ function reportTrainingRatio(rows, size, head, backbone) {
 }
 
 function report(row) {
-  const f = (v) => (typeof v === 'number' ? v.toFixed(2).padStart(7) : '      -')
   const what = `${row.backend.padEnd(8)} ${row.threads ?? '-'}t ${String(row.size).padStart(4)} px  ${row.head.padEnd(12)} ${row.backbone.padEnd(16)}`
   if (row.error) process.stdout.write(`${what} error: ${row.error}\n`)
   else

@@ -1,0 +1,81 @@
+// One ONNX Runtime inference measurement for scripts/bench-train.mjs (bundled by it): the detector of
+// the given head/backbone (the `tiny` preset's widths, as bench-train-runner.ts builds it) exported
+// by main/ml/onnx and run in onnxruntime-node on THREADS intra-op threads, batch BATCH at SIZE px:
+// the network alone (session.run, what the PyTorch script times) and end to end as `predict` runs
+// it (decoding, score threshold 0.05, NMS). Also checks once that its outputs equal tfjs's on the
+// batch. Prints one JSON line.
+import * as tf from '@tensorflow/tfjs-core'
+import { initBackend } from '../main/ml/backend/ladder'
+import { createDetector } from '../main/ml/detect/detector'
+import { OnnxDetectorSession, loadOnnxRuntime } from '../main/ml/onnx/runtime'
+import { ONNX_OUTPUTS } from '../main/ml/onnx/export'
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 ? process.argv[i + 1] : fallback
+}
+
+const size = Number(arg('size', '256'))
+const head = arg('head', 'efficientdet') as 'efficientdet' | 'fcos'
+const backbone = arg('backbone', 'efficientnet-b0') as 'efficientnet-b0'
+const batchSize = Number(arg('batch', '8'))
+const steps = Number(arg('steps', '5'))
+const threads = Number(arg('threads', '1'))
+
+const { ort, reason } = await loadOnnxRuntime()
+if (!ort) throw new Error(reason ?? 'onnxruntime-node is not available')
+// the weights live in tfjs until exported; WASM also gives the reference outputs
+await initBackend('wasm')
+const detector = createDetector({ head, backbone, imageSize: size })
+const exportStart = performance.now()
+const session = await OnnxDetectorSession.open(ort, detector, { threads })
+const exportMs = performance.now() - exportStart
+
+let seed = 1
+const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647
+const images = Float32Array.from({ length: batchSize * size * size }, random)
+
+// the same outputs as tfjs: max |difference| of the scores over the batch
+const onnxScores = (await session.run(images, batchSize))[ONNX_OUTPUTS.scores]
+const tfjsScores = tf.tidy(
+  () =>
+    detector.forwardOutputs(tf.tensor4d(images, [batchSize, size, size, 1])).scores.dataSync() as Float32Array
+)
+let maxScoreDiff = 0
+for (let i = 0; i < tfjsScores.length; i++)
+  maxScoreDiff = Math.max(maxScoreDiff, Math.abs(tfjsScores[i] - onnxScores[i]))
+
+const time = async (run: () => Promise<unknown>) => {
+  const ms: number[] = []
+  for (let i = 0; i <= steps; i++) {
+    const t0 = performance.now()
+    await run()
+    if (i > 0) ms.push(performance.now() - t0) // the first run plans and allocates
+  }
+  return ms
+}
+const netMs = await time(() => session.run(images, batchSize))
+const endToEndMs = await time(() =>
+  detector.predictWith((flipped) => session.predictionOutputs(images, batchSize, flipped), batchSize, {})
+)
+await session.close()
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+process.stdout.write(
+  JSON.stringify({
+    backend: 'onnx',
+    runtime: `onnxruntime-node ${ort.env.versions?.node ?? ''}`.trim(),
+    provider: session.info.executionProvider,
+    size,
+    head,
+    backbone,
+    batch: batchSize,
+    threads,
+    parameters: detector.parameterCount().total,
+    exportMs: Math.round(exportMs),
+    maxScoreDiffVsTfjs: maxScoreDiff,
+    inferImgPerSec: (batchSize * 1000) / median(endToEndMs),
+    inferNetImgPerSec: (batchSize * 1000) / median(netMs),
+    inferMs: endToEndMs.map(Math.round),
+    inferNetMs: netMs.map(Math.round)
+  }) + '\n'
+)
