@@ -7,7 +7,13 @@ import { displayLut, renderDisplay, resizeGray, resizeThroughLut } from '../../c
 import type { DecodedImage } from '../../common/pixels'
 import { FileReadError, errorMessage } from '../core/errors'
 import { preloadCodecs } from '../core/dicom/codecs/wasm'
-import { DecodedCache, datasetRootOf, decodeCached } from '../core/dicom/decoded-cache'
+import {
+  DecodedCache,
+  datasetRootOf,
+  decodeCached,
+  readCached,
+  saveDecoded
+} from '../core/dicom/decoded-cache'
 import type { DecodedCacheConfig } from '../core/dicom/decoded-cache'
 import { pixelStats } from '../core/dicom/pixel-stats'
 import { decodePreview } from '../core/dicom/preview'
@@ -46,17 +52,33 @@ function decode(
 /** The answer, what to transfer with it, and work to do once it has gone (writing the cache). */
 type Handled = [DecodeResponse, ArrayBuffer[], (() => Promise<unknown>)?]
 
+/**
+ * The viewer's first pixels; an image in the on-disk cache answers whole instead (reading it is
+ * quicker than any preview), and a full decode made for the preview is written to it afterwards.
+ */
+async function previewOf(request: Extract<DecodeRequest, { op: 'preview' }>): Promise<Handled> {
+  const { absPath, relPath, cache: use } = request
+  const cache = use ? cacheOf(use.config) : null
+  const { hit, identity } = readCached(absPath, cache)
+  if (hit)
+    return [{ id: request.id, ok: true, preview: null, ...hit }, [hit.image.pixels.buffer as ArrayBuffer]]
+  const { preview, full } = await decodePreview(absPath, relPath, request.maxSide)
+  const transfer = [preview, full].flatMap((part) => (part ? [part.image.pixels.buffer as ArrayBuffer] : []))
+  const save =
+    full && cache && identity && use?.save
+      ? saveDecoded(cache, identity, absPath, full.image, full.stats, {
+          transfer: true,
+          datasetRoot: datasetRootOf(absPath, relPath)
+        })
+      : undefined
+  return [{ id: request.id, ok: true, preview, ...(full ?? {}) }, transfer, save]
+}
+
 async function handle(request: DecodeRequest): Promise<Handled> {
   if (request.op === 'warm') {
     return [{ id: request.id, ok: true, codecs: await preloadCodecs(request.transferSyntaxUids) }, []]
   }
-  if (request.op === 'preview') {
-    const { preview, full } = await decodePreview(request.absPath, request.relPath, request.maxSide)
-    const transfer = [preview, full].flatMap((part) =>
-      part ? [part.image.pixels.buffer as ArrayBuffer] : []
-    )
-    return [{ id: request.id, ok: true, preview, ...(full ?? {}) }, transfer]
-  }
+  if (request.op === 'preview') return previewOf(request)
   if (request.op === 'decode') {
     const decoded = await decode(request, { stats: request.stats, transfer: true })
     const { image } = decoded

@@ -31,6 +31,7 @@ import {
   openDecodedCache
 } from '../../main/core/dicom/decoded-cache'
 import { pixelStats } from '../../main/core/dicom/pixel-stats'
+import { writeDicom } from '../../main/core/dicom/write'
 import { DecodePool } from '../../main/core/dicom/pool'
 import { updateWorkspaceSettings } from '../../main/core/settings'
 import { tempName } from '../../main/core/temp-files'
@@ -390,6 +391,52 @@ describe('the decode pool, the CLI and training data use it', () => {
       }
     } finally {
       await second.close()
+    }
+  })
+
+  it("the viewer's preview step: an image in the cache answers whole; a full decode made for a preview is written", async () => {
+    // big enough (>= 1536² pixels) for a downsampled preview, which decodes the whole image
+    const rows = 1600
+    const columns = 1700
+    const pixels = Uint16Array.from({ length: rows * columns }, (_, i) => (i * 7919) % 4096)
+    const path = join(dataset, 'train', 'large.dcm')
+    writeFileSync(
+      path,
+      await writeDicom(
+        {
+          rows,
+          columns,
+          bitsAllocated: 16,
+          bitsStored: 12,
+          pixelRepresentation: 0,
+          photometric: 'MONOCHROME2',
+          pixels,
+          studyInstanceUid: '2.25.1',
+          seriesInstanceUid: '2.25.2',
+          sopInstanceUid: '2.25.3',
+          modality: 'DX'
+        },
+        'explicit-le'
+      )
+    )
+    utimesSync(path, 1_700_000_000, 1_700_000_000)
+    const first = new DecodePool({ size: 1, decodedCache: config() })
+    try {
+      const preview = await first.preview(path, 'train/large.dcm')
+      expect(preview?.method).toBe('downsampled')
+      await expect.poll(() => entryFiles().length, { timeout: 15_000 }).toBe(1)
+    } finally {
+      await first.close()
+    }
+
+    scrambleInPlace(path)
+    const later = new DecodePool({ size: 1, decodedCache: config() })
+    try {
+      // no preview: the cached full image came back instead, and the full request is served from it
+      expect(await later.preview(path, 'train/large.dcm')).toBeNull()
+      expect((await later.decode(path, 'train/large.dcm')).pixels).toEqual(pixels)
+    } finally {
+      await later.close()
     }
   })
 

@@ -33,7 +33,15 @@ export type DecodeRequest =
       cache?: DecodeCacheUse
     }
   /** The viewer's first pixels (core/dicom/preview.ts), and the full decode when it took one. */
-  | { id: number; op: 'preview'; absPath: string; relPath: string; maxSide?: number }
+  | {
+      id: number
+      op: 'preview'
+      absPath: string
+      relPath: string
+      maxSide?: number
+      /** On a hit the cached full image answers instead of a preview; a full decode made for the preview is written. */
+      cache?: DecodeCacheUse
+    }
   /** Loads the worker and the codecs these transfer syntaxes need. */
   | { id: number; op: 'warm'; transferSyntaxUids: string[] }
 

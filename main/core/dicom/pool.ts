@@ -168,7 +168,8 @@ export class DecodePool {
 
   /**
    * The viewer's first pixels (core/dicom/preview.ts) at 'view' priority; null when the full image is
-   * as quick: small, already decoded, or being decoded (that decode is then promoted to 'view'). A
+   * as quick: small, already decoded, in the on-disk decoded-pixel cache (the worker then answers with
+   * it), or being decoded (that decode is then promoted to 'view'). A
    * full decode made for the preview is cached for the decode() that follows. A newer preview drops
    * queued ones: the user has moved on.
    */
@@ -180,7 +181,11 @@ export class DecodePool {
       return null
     }
     this.supersedePreviews()
-    const job = this.enqueue({ op: 'preview', absPath, relPath, maxSide }, RANK.view, true)
+    const job = this.enqueue(
+      { op: 'preview', absPath, relPath, maxSide, cache: this.cacheUse(true) },
+      RANK.view,
+      true
+    )
     const response = await job.promise
     if (response.image && !this.cache.has(absPath))
       this.cache.set(absPath, { image: response.image, stats: response.stats })

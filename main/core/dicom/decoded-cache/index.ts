@@ -6,7 +6,7 @@ import type { DecodedImage } from '../../../../common/pixels'
 import { decodeFile } from '../decode'
 import { pixelStats, type PixelStats } from '../pixel-stats'
 import { copyPixels } from './entry'
-import { DecodedCache, workspaceDecodedCacheConfig } from './store'
+import { DecodedCache, workspaceDecodedCacheConfig, type CacheHit, type SourceIdentity } from './store'
 
 export {
   DecodedCache,
@@ -52,15 +52,46 @@ export async function decodeCached(
   cache: DecodedCache | null,
   options: DecodeCachedOptions = {}
 ): Promise<CachedDecode> {
-  const identity = cache?.enabled ? cache.identify(absPath) : null
-  const hit = identity ? cache!.read(identity.key) : null
+  const { hit, identity } = readCached(absPath, cache)
   if (hit) return { ...hit, fromCache: true, save: null }
   const decode = options.decode ?? ((abs, rel) => decodeFile(abs, rel, { syncRead: true }))
   const image = await decode(absPath, relPath)
   const stats = options.stats ? pixelStats(image) : undefined
   if (!cache || !identity || options.write === false) return { image, stats, fromCache: false, save: null }
+  return {
+    image,
+    stats,
+    fromCache: false,
+    save: saveDecoded(cache, identity, absPath, image, stats, options)
+  }
+}
+
+/**
+ * The cache's entry for the file as it is now (null: none, or no cache), and the file's identity
+ * for a saveDecoded() after decoding it some other way (the viewer's preview decodes whole images).
+ */
+export function readCached(
+  absPath: string,
+  cache: DecodedCache | null
+): { hit: CacheHit | null; identity: SourceIdentity | null } {
+  const identity = cache?.enabled ? cache.identify(absPath) : null
+  return { hit: identity ? cache!.read(identity.key) : null, identity }
+}
+
+/**
+ * The save() of a fresh decode of the file `identity` saw (see CachedDecode.save); with `transfer`
+ * the pixels are copied now, so the caller may hand the image on before calling it.
+ */
+export function saveDecoded(
+  cache: DecodedCache,
+  identity: SourceIdentity,
+  absPath: string,
+  image: DecodedImage,
+  stats: PixelStats | undefined,
+  options: Pick<DecodeCachedOptions, 'transfer' | 'datasetRoot'> = {}
+): () => Promise<boolean> {
   const kept = options.transfer ? { ...image, pixels: copyPixels(image.pixels) } : image
-  const save = async (): Promise<boolean> => {
+  return async () => {
     try {
       // a file rewritten while it was decoded would be cached under its old identity: skip it
       if (!cache.unchanged(absPath, identity)) return false
@@ -70,7 +101,6 @@ export async function decodeCached(
       return false
     }
   }
-  return { image, stats, fromCache: false, save }
 }
 
 /**
