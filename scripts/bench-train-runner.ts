@@ -4,6 +4,7 @@
 // Prints one JSON line.
 import * as tf from '@tensorflow/tfjs-core'
 import { initBackend, type BackendChoice } from '../main/ml/backend/ladder'
+import { threadCpuMs } from '../main/ml/backend/profile'
 import type { Batch } from '../main/ml/data/loader'
 import { createDetector } from '../main/ml/detect/detector'
 import { OPTIMIZER_DEFAULTS, Optimizer } from '../main/ml/train/optimizer'
@@ -61,11 +62,19 @@ const batch: Batch = {
 const helper = threads > 1 ? await GradientHelper.start(detector, info.name) : null
 const microBatch = defaultMicroBatch(info.name, size)
 const stepMs: number[] = []
+// CPU time of each training thread per step: on a shared machine the wall clock measures the
+// neighbours too, and two threads that meet at every batch norm wait whenever either is preempted
+const trainerCpuMs: number[] = []
+const helperCpuMs: number[] = []
 for (let i = 0; i <= steps; i++) {
   const t0 = performance.now()
+  const cpu0 = threadCpuMs()
   if (helper) await helper.step(detector, names, optimizer, batch, 1e-4, 10, microBatch, [])
   else trainStep(detector, names, optimizer, batch, 1e-4, 10, microBatch)
-  if (i > 0) stepMs.push(performance.now() - t0) // the first step compiles and allocates
+  if (i === 0) continue // the first step compiles and allocates
+  stepMs.push(performance.now() - t0)
+  trainerCpuMs.push(threadCpuMs() - cpu0)
+  if (helper) helperCpuMs.push(helper.lastHelperCpuMs)
 }
 await helper?.close()
 const input = tf.tensor4d(images, [batchSize, size, size, 1])
@@ -97,6 +106,12 @@ process.stdout.write(
     microBatch: Math.min(batchSize, defaultMicroBatch(info.name, size)),
     parameters: detector.parameterCount().total,
     trainImgPerSec: (batchSize * 1000) / median(stepMs),
+    // what the step would take with a free core per thread: its busiest thread's CPU time
+    trainImgPerSecCpuBound:
+      (batchSize * 1000) /
+      median(stepMs.map((_, i) => Math.max(trainerCpuMs[i], helper ? helperCpuMs[i] : 0))),
+    trainerCpuMs: trainerCpuMs.map(Math.round),
+    helperCpuMs: helperCpuMs.map(Math.round),
     inferImgPerSec: (batchSize * 1000) / median(inferMs),
     inferNetImgPerSec: (batchSize * 1000) / median(inferNetMs),
     stepMs: stepMs.map(Math.round),

@@ -190,9 +190,11 @@ def main():
     )
     optimizer = torch.optim.AdamW(net.parameters(), lr=1e-4, weight_decay=0.01)
     step_ms = []
+    step_cpu_ms = []
     net.train()
     for i in range(0 if args.infer_only else args.steps + 1):
         t0 = time.perf_counter()
+        c0 = time.process_time()
         loss = loss_fn(net(images), targets)
         optimizer.zero_grad()
         loss.backward()
@@ -200,6 +202,7 @@ def main():
         optimizer.step()
         if i > 0:
             step_ms.append((time.perf_counter() - t0) * 1000)
+            step_cpu_ms.append((time.process_time() - c0) * 1000)
     net.eval()
     infer_ms = []
     with torch.no_grad():
@@ -213,7 +216,9 @@ def main():
         'backend': 'pytorch', 'torch': torch.__version__, 'threads': args.threads, 'size': args.size, 'head': args.head,
         'backbone': args.backbone, 'batch': args.batch, 'parameters': sum(p.numel() for p in net.parameters()),
         'trainImgPerSec': args.batch * 1000 / median(step_ms) if step_ms else None, 'inferImgPerSec': args.batch * 1000 / median(infer_ms),
-        'stepMs': [round(v) for v in step_ms], 'inferMs': [round(v) for v in infer_ms],
+        # with a free core per thread at best: the process's CPU time spread evenly over its threads
+        'trainImgPerSecCpuBound': args.batch * 1000 / (median(step_cpu_ms) / args.threads) if step_cpu_ms else None,
+        'stepMs': [round(v) for v in step_ms], 'stepCpuMs': [round(v) for v in step_cpu_ms], 'inferMs': [round(v) for v in infer_ms],
     }))
 
 

@@ -18,6 +18,7 @@
 //
 // Options: --skip-throughput  --skip-peer  --sizes 256,512  --pairs head/backbone,...  --backends wasm,cpu  --cpu-sizes 256  --threads 1,2
 //          --onnx-threads 1,2 (empty: no ONNX Runtime rows)  --inference-only (ONNX Runtime and PyTorch inference alone)
+//          --onnx-python PATH (default $ONNX_PYTHON or /usr/bin/python3: checks the export in Python's onnxruntime)
 //          --steps 3  --minutes 15  --demo-seed 42  --out bench-results/train.json
 // The machine may be shared: the load average is printed with the results.
 import { build } from 'esbuild'
@@ -61,6 +62,7 @@ const steps = Number(option('steps', '3'))
 const wasmThreads = option('threads', '1,2').split(',').map(Number)
 // ONNX Runtime inference and the PyTorch inference it is compared with, on these thread counts
 const onnxThreads = option('onnx-threads', '1,2').split(',').filter(Boolean).map(Number)
+const onnxPython = option('onnx-python', process.env.ONNX_PYTHON ?? PYTHON)
 const minutes = Number(option('minutes', '15'))
 // the demo's seed: another one than development used gives a dataset neither side has seen
 const demoSeed = option('demo-seed', '42')
@@ -206,10 +208,16 @@ async function onnxInference(onnxRunner, rows, size, head, backbone, torch) {
       '--threads',
       String(threads)
     ]
-    const result = await run(process.execPath, [onnxRunner, ...args, '--steps', String(Math.max(steps, 5))], {
-      timeoutMs: 30 * 60_000,
-      quiet: true
-    })
+    // the exported file in Python's onnxruntime too, once per pair
+    const check = threads === onnxThreads[0] ? ['--python', onnxPython] : []
+    const result = await run(
+      process.execPath,
+      [onnxRunner, ...args, '--steps', String(Math.max(steps, 5)), ...check],
+      {
+        timeoutMs: 30 * 60_000,
+        quiet: true
+      }
+    )
     const row = lastJsonLine(result.stdout) ?? {
       backend: 'onnx',
       size,
@@ -220,6 +228,12 @@ async function onnxInference(onnxRunner, rows, size, head, backbone, torch) {
     }
     rows.push(row)
     report(row)
+    if (row.pythonCheck)
+      process.stdout.write(
+        row.pythonCheck.skipped
+          ? `  export in Python's onnxruntime (${row.pythonCheck.python}): not checked (${row.pythonCheck.skipped})\n`
+          : `  export in Python's onnxruntime ${row.pythonCheck.onnxruntime} (${row.pythonCheck.python}): loads, max |score diff| vs onnxruntime-node ${row.pythonCheck.maxScoreDiffVsNode.toExponential(1)}\n`
+      )
     if (!torch || row.error) continue
     const peer = await run(
       PYTHON,
@@ -273,12 +287,15 @@ function reportTrainingRatio(rows, size, head, backbone) {
     )
   const torch = of('pytorch')
   if (!torch) return
-  const parts = wasmThreads
-    .map((threads) => [threads, of('wasm', threads)])
-    .filter(([, row]) => row)
-    .map(([threads, row]) => `${threads}t ${(row.trainImgPerSec / torch.trainImgPerSec).toFixed(2)}`)
+  const ratios = (key) =>
+    wasmThreads
+      .map((threads) => [threads, of('wasm', threads)])
+      .filter(([, row]) => row && row[key] && torch[key])
+      .map(([threads, row]) => `${threads}t ${(row[key] / torch[key]).toFixed(2)}`)
+      .join(', ')
   process.stdout.write(
-    `  training, wasm / pytorch 2t (OpenBLAS core ${torch.openblasCore}): ${parts.join(', ')} (target >= 0.33)  load ${loadavg()[0].toFixed(1)}\n`
+    `  training, wasm / pytorch 2t (OpenBLAS core ${torch.openblasCore}): wall clock ${ratios('trainImgPerSec')}; ` +
+      `CPU-bound (busiest thread's CPU time; PyTorch: process CPU / 2) ${ratios('trainImgPerSecCpuBound')} (target >= 0.33)  load ${loadavg()[0].toFixed(1)}\n`
   )
 }
 
@@ -287,7 +304,7 @@ function report(row) {
   if (row.error) process.stdout.write(`${what} error: ${row.error}\n`)
   else
     process.stdout.write(
-      `${what} train ${f(row.trainImgPerSec)} img/s  infer ${f(row.inferImgPerSec)} img/s  net ${f(row.inferNetImgPerSec ?? row.inferImgPerSec)} img/s  (${(row.parameters / 1e6).toFixed(2)}M params)  load ${loadavg()[0].toFixed(1)}\n`
+      `${what} train ${f(row.trainImgPerSec)} img/s (CPU-bound ${f(row.trainImgPerSecCpuBound)})  infer ${f(row.inferImgPerSec)} img/s  net ${f(row.inferNetImgPerSec ?? row.inferImgPerSec)} img/s  (${(row.parameters / 1e6).toFixed(2)}M params)  load ${loadavg()[0].toFixed(1)}\n`
     )
 }
 

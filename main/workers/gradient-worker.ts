@@ -4,6 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { errorMessage } from '../core/errors'
 import { initBackend } from '../ml/backend/ladder'
+import { threadCpuMs } from '../ml/backend/profile'
 import { detectorFromConfig } from '../ml/detect/detector'
 import type { WeightTensor } from '../ml/model/weights'
 import type { HelperInit, HelperReply, HelperRequest } from '../ml/train/gradient-helper'
@@ -27,6 +28,7 @@ try {
 
   port.on('message', (request: HelperRequest) => {
     try {
+      const cpuStart = threadCpuMs()
       const published = new Map<string, WeightTensor>(
         init.slots.map((s) => [
           s.name,
@@ -47,7 +49,7 @@ try {
         trained.push(slot.name)
       }
       tf.dispose([...result.grads.values()])
-      send({ type: 'done', losses: result.losses, images: part.count, trained })
+      send({ type: 'done', losses: result.losses, images: part.count, trained, cpuMs: threadCpuMs() - cpuStart })
     } catch (err) {
       pair.abort()
       send({ type: 'error', message: errorMessage(err) })

@@ -2,6 +2,7 @@
 // On a shared machine wall time mostly measures the neighbours, so for synchronous backends
 // (cpu, wasm) kernels can be timed in this process's CPU time instead.
 import * as tf from '@tensorflow/tfjs-core'
+import { readFileSync } from 'node:fs'
 
 export interface KernelTiming {
   kernelName: string
@@ -103,4 +104,20 @@ export function formatProfile(profile: StepProfile, top = 12): string {
     )
   }
   return lines.join('\n')
+}
+
+/**
+ * CPU time of the calling thread alone (Linux /proc/thread-self/stat, 10 ms ticks), NaN elsewhere.
+ * With two training threads process.cpuUsage() adds both; on a shared machine this tells what
+ * each thread computed, whatever the neighbours did to the wall clock.
+ */
+export function threadCpuMs(): number {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8')
+    // fields after the parenthesised name: state is field 3, utime 14, stime 15
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return Number.NaN
+  }
 }

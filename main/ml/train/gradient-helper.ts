@@ -57,7 +57,7 @@ export interface HelperRequest {
 /** @internal Helper → trainer. */
 export type HelperReply =
   | { type: 'ready' }
-  | { type: 'done'; losses: LossParts; images: number; trained: string[] }
+  | { type: 'done'; losses: LossParts; images: number; trained: string[]; cpuMs: number }
   | { type: 'error'; message: string }
 
 export class GradientHelper {
@@ -162,6 +162,7 @@ export class GradientHelper {
       tf.dispose([...own.grads.values()])
       throw err
     }
+    this.lastHelperCpuMs = reply.cpuMs
     const slotOf = new Map(this.slots.map((s) => [s.name, s]))
     const byTfName = new Map(detector.trainableVariables().map((v) => [v.name, v]))
     const merged = new Map<string, tf.Tensor>()
@@ -178,6 +179,14 @@ export class GradientHelper {
     for (const key of new Set([...Object.keys(own.losses), ...Object.keys(reply.losses)]))
       losses[key] = (own.losses[key] ?? 0) + (reply.losses[key] ?? 0)
     return { losses, gradNorm: applyGradients(detector, names, optimizer, merged, lr, gradClip) }
+  }
+
+  /** CPU time the helper thread spent on the last step (NaN where threads cannot be timed). */
+  lastHelperCpuMs = Number.NaN
+
+  /** Sums exchanged with the helper and the time this thread waited for it, since the start. */
+  get exchangeStats(): { turns: number; waitMs: number } {
+    return { ...this.pair.stats }
   }
 
   async close(): Promise<void> {

@@ -36,6 +36,8 @@ export class PairSum {
   private turn: number
   /** True once a wait here ended because the other thread had failed. */
   abortedByOther = false
+  /** Turns taken and milliseconds spent waiting for the other thread (for profiles). */
+  readonly stats = { turns: 0, waitMs: 0 }
 
   constructor(
     private readonly buffers: PairSumBuffers,
@@ -57,7 +59,10 @@ export class PairSum {
     Atomics.store(this.control, LENGTH + set * 2 + this.thread, mine.length)
     Atomics.store(this.control, TURN + this.thread, turn)
     Atomics.notify(this.control, TURN + this.thread)
+    const waitStart = performance.now()
     this.await(other, turn)
+    this.stats.turns++
+    this.stats.waitMs += performance.now() - waitStart
     const theirLength = Atomics.load(this.control, LENGTH + set * 2 + other)
     if (theirLength !== mine.length)
       throw this.fail(`threads out of step: ${mine.length} values here, ${theirLength} in the other thread`)
