@@ -3,12 +3,17 @@
 // by main/ml/onnx and run in onnxruntime-node on THREADS intra-op threads, batch BATCH at SIZE px:
 // the network alone (session.run, what the PyTorch script times) and end to end as `predict` runs
 // it (decoding, score threshold 0.05, NMS). Also checks once that its outputs equal tfjs's on the
-// batch. Prints one JSON line.
+// batch, and with --python PYTHON that the exported file loads in Python's onnxruntime and answers
+// the same scores there. Prints one JSON line.
 import * as tf from '@tensorflow/tfjs-core'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { initBackend } from '../main/ml/backend/ladder'
 import { createDetector } from '../main/ml/detect/detector'
 import { OnnxDetectorSession, loadOnnxRuntime } from '../main/ml/onnx/runtime'
-import { ONNX_OUTPUTS } from '../main/ml/onnx/export'
+import { ONNX_OUTPUTS, exportDetectorOnnx } from '../main/ml/onnx/export'
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`)
@@ -21,6 +26,7 @@ const backbone = arg('backbone', 'efficientnet-b0') as 'efficientnet-b0'
 const batchSize = Number(arg('batch', '8'))
 const steps = Number(arg('steps', '5'))
 const threads = Number(arg('threads', '1'))
+const python = arg('python', '')
 
 const { ort, reason } = await loadOnnxRuntime()
 if (!ort) throw new Error(reason ?? 'onnxruntime-node is not available')
@@ -44,6 +50,47 @@ const tfjsScores = tf.tidy(
 let maxScoreDiff = 0
 for (let i = 0; i < tfjsScores.length; i++)
   maxScoreDiff = Math.max(maxScoreDiff, Math.abs(tfjsScores[i] - onnxScores[i]))
+
+/** The exported file in Python's onnxruntime: its version and max |score diff| vs onnxruntime-node, or why not. */
+function pythonCheck(): {
+  python: string
+  onnxruntime?: string
+  maxScoreDiffVsNode?: number
+  skipped?: string
+} {
+  const dir = mkdtempSync(join(tmpdir(), 'cxr-onnx-python-'))
+  try {
+    const model = join(dir, 'model.onnx')
+    writeFileSync(model, exportDetectorOnnx(detector).bytes)
+    writeFileSync(join(dir, 'images.f32'), images)
+    const script = [
+      'import sys, numpy as np, onnxruntime as ort',
+      `s = ort.InferenceSession(sys.argv[1], providers=['CPUExecutionProvider'])`,
+      `x = np.fromfile(sys.argv[2], dtype=np.float32).reshape(${batchSize}, ${size}, ${size}, 1)`,
+      `s.run(['scores'], {'images': x})[0].astype(np.float32).tofile(sys.argv[3])`,
+      'print(ort.__version__)'
+    ].join('\n')
+    const version = execFileSync(
+      python,
+      ['-c', script, model, join(dir, 'images.f32'), join(dir, 'scores.f32')],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe']
+      }
+    ).trim()
+    const buffer = readFileSync(join(dir, 'scores.f32'))
+    const scores = new Float32Array(buffer.buffer, buffer.byteOffset, buffer.byteLength / 4)
+    let diff = 0
+    for (let i = 0; i < scores.length; i++) diff = Math.max(diff, Math.abs(scores[i] - onnxScores[i]))
+    return { python, onnxruntime: version, maxScoreDiffVsNode: diff }
+  } catch (err) {
+    const text = String((err as { stderr?: string }).stderr || (err as Error).message)
+    return { python, skipped: text.trim().split('\n').pop() }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+const pythonResult = python ? pythonCheck() : null
 
 const time = async (run: () => Promise<unknown>) => {
   const ms: number[] = []
@@ -73,6 +120,7 @@ process.stdout.write(
     parameters: detector.parameterCount().total,
     exportMs: Math.round(exportMs),
     maxScoreDiffVsTfjs: maxScoreDiff,
+    ...(pythonResult ? { pythonCheck: pythonResult } : {}),
     inferImgPerSec: (batchSize * 1000) / median(endToEndMs),
     inferNetImgPerSec: (batchSize * 1000) / median(netMs),
     inferMs: endToEndMs.map(Math.round),
