@@ -13,7 +13,9 @@ export function decodeRle(
   if (segments !== bytesPerSample * samplesPerPixel) {
     throw new Error(`RLE frame has ${segments} segments, expected ${bytesPerSample * samplesPerPixel}`)
   }
-  const out = new Uint8Array(pixelCount * bytesPerSample * samplesPerPixel)
+  // not zero-filled: every segment writes each of its bytes or throws
+  const size = pixelCount * bytesPerSample * samplesPerPixel
+  const out = new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size)
   const stride = bytesPerSample * samplesPerPixel
   for (let s = 0; s < segments; s++) {
     const sample = Math.floor(s / bytesPerSample)
@@ -24,13 +26,17 @@ export function decodeRle(
     const end = s + 1 < segments ? view.getUint32(8 + 4 * s, true) : data.length
     if (i < 64 || i > data.length || end > data.length)
       throw new Error(`RLE segment ${s + 1} offset out of range`)
+    // each packet's length bounded once (by the segment and the image), so the copy loops test one thing
     while (i < end && outPos < outEnd) {
       const n = data[i++]
       if (n < 128) {
-        for (let k = 0; k <= n && i < end && outPos < outEnd; k++, outPos += stride) out[outPos] = data[i++]
+        const count = Math.min(n + 1, end - i, (outEnd - outPos) / stride)
+        for (let k = 0; k < count; k++, outPos += stride) out[outPos] = data[i + k]
+        i += count
       } else if (n > 128) {
         const value = data[i++]
-        for (let k = 0; k < 257 - n && outPos < outEnd; k++, outPos += stride) out[outPos] = value
+        const count = Math.min(257 - n, (outEnd - outPos) / stride)
+        for (let k = 0; k < count; k++, outPos += stride) out[outPos] = value
       }
     }
     if (outPos < outEnd) throw new Error(`RLE segment ${s + 1} decodes to fewer bytes than the image needs`)
