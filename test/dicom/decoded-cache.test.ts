@@ -26,6 +26,7 @@ import type { DecodedImage } from '../../common/pixels'
 import { decodeFile } from '../../main/core/dicom/decode'
 import {
   DecodedCache,
+  datasetRootOf,
   decodeCached,
   decodedCacheDir,
   openDecodedCache
@@ -269,6 +270,15 @@ describe('decodeCached', () => {
     const result = await decodeCached(path, 'train/mono2_u12.explicit.dcm', inside, { datasetRoot: dataset })
     expect(await result.save!()).toBe(false)
     expect(existsSync(join(dataset, 'workspace'))).toBe(false)
+  })
+
+  it("names a file's dataset folder from the path the app knows it by", () => {
+    expect(datasetRootOf('/data/cxr/train/s/e/a.dcm', 'train/s/e/a.dcm')).toBe('/data/cxr')
+    expect(datasetRootOf('/data/cxr/train/s/e/a.dcm', 'a.dcm')).toBe('/data/cxr/train/s/e')
+    // a path typed on the command line, or one the file does not end with: the file's own folder
+    expect(datasetRootOf('/data/cxr/train/a.dcm', '/data/cxr/train/a.dcm')).toBe('/data/cxr/train')
+    expect(datasetRootOf('/data/cxr/train/a.dcm', 'test/a.dcm')).toBe('/data/cxr/train')
+    expect(datasetRootOf('/data/cxr/train/a.dcm', '../cxr/train/a.dcm')).toBe('/data/cxr/train')
   })
 
   it('removes temp files that killed writers left, and keeps those of live ones', async () => {

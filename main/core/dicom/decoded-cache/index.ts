@@ -90,12 +90,14 @@ export function saveDecoded(
   stats: PixelStats | undefined,
   options: Pick<DecodeCachedOptions, 'transfer' | 'datasetRoot'> = {}
 ): () => Promise<boolean> {
-  const kept = options.transfer ? { ...image, pixels: copyPixels(image.pixels) } : image
+  // the pixels copied once: straight into the entry when the stats are known, else aside until save()
+  const ready = options.transfer && stats ? cache.snapshot(identity.key, image, stats) : null
+  const kept = options.transfer && !ready ? { ...image, pixels: copyPixels(image.pixels) } : image
   return async () => {
     try {
       // a file rewritten while it was decoded would be cached under its old identity: skip it
       if (!cache.unchanged(absPath, identity)) return false
-      const snapshot = cache.snapshot(identity.key, kept, stats ?? pixelStats(kept))
+      const snapshot = ready ?? cache.snapshot(identity.key, kept, stats ?? pixelStats(kept))
       return await cache.write(identity.key, snapshot, absPath, options.datasetRoot)
     } catch {
       return false
