@@ -39,7 +39,7 @@ try {
       for (const [group, trainable] of request.trainability) detector.setTrainable(group, trainable)
       const { part } = request
       const batch = { ...part, samples: new Array(part.count).fill(null) }
-      const passes = request.passes.map((p) => ({ ...p, sum: pair.sum }))
+      const passes = request.passes.map((p) => ({ ...p, sum: pair.exchange }))
       const result = passGradients(detector, batch, passes)
       const trained: string[] = []
       for (const [tfName, grad] of result.grads) {

@@ -52,11 +52,11 @@ export function batchNormTraining(
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [input, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc]
     const flat = tf.reshape(input, [count, channels])
-    const mean = overThreads(channelSum(flat, count), count)
-    const centred = tf.sub(flat, mean)
-    const variance = overThreads(channelSum(tf.square(centred), count), count)
+    const { mean, variance, centred, offset } = batchMoments(flat, count)
     const invStd = tf.rsqrt(tf.add(variance, epsilon))
-    const z = tf.add(tf.mul(centred, tf.mul(g, invStd)), b)
+    const scale = tf.mul(g, invStd)
+    // x - mean = centred + offset: the offset folds into the shift, no extra pass over x
+    const z = tf.add(tf.mul(centred, scale), offset ? tf.add(tf.mul(offset, scale), b) : b)
     stats = { mean: tf.keep(mean), variance: tf.keep(variance) }
     save([input, g, b, mean, invStd])
     return {
@@ -94,11 +94,43 @@ function channelSum(flat: tf.Tensor, count: number): tf.Tensor1D {
 }
 
 /**
- * A channel sum of `count` values per channel as a mean over the batch: this thread's, or, during a
- * two-thread step (replica-sum.ts), over both threads' values.
+ * Per-channel mean and (biased) variance of a [count, C] tensor, and x - mean as centred + offset:
+ * over this thread's rows, or, during a two-thread step (replica-sum.ts), over both threads' rows.
+ * Each thread then sends its count, mean and sum of squared deviations in one exchange and both
+ * combine them as Chan et al. do (M2 = M2a + M2b + delta^2 na nb / n), as stable as two passes.
  */
-function overThreads(sum: tf.Tensor1D, count: number): tf.Tensor1D {
-  return meansOverThreads([sum], count)[0]
+function batchMoments(
+  flat: tf.Tensor,
+  count: number
+): { mean: tf.Tensor1D; variance: tf.Tensor1D; centred: tf.Tensor; offset?: tf.Tensor1D } {
+  const exchange = replicaSum()
+  const ownMean = tf.div(channelSum(flat, count), count) as tf.Tensor1D
+  const ownCentred = tf.sub(flat, ownMean)
+  const ownM2 = channelSum(tf.square(ownCentred), count)
+  if (!exchange) return { mean: ownMean, variance: tf.div(ownM2, count) as tf.Tensor1D, centred: ownCentred }
+  const channels = ownMean.shape[0]
+  const packed = new Float32Array(2 * channels + 1)
+  packed.set(ownMean.dataSync() as Float32Array)
+  packed.set(ownM2.dataSync() as Float32Array, channels)
+  packed[2 * channels] = count
+  const parts = exchange.gather(packed)
+  const mean = new Float64Array(channels)
+  const m2 = new Float64Array(channels)
+  let n = 0
+  for (const part of parts) {
+    const nb = part[2 * channels]
+    const total = n + nb
+    for (let c = 0; c < channels; c++) {
+      const delta = part[c] - mean[c]
+      mean[c] += (delta * nb) / total
+      m2[c] += part[channels + c] + (delta * delta * n * nb) / total
+    }
+    n = total
+  }
+  const variance = Float32Array.from(m2, (v) => v / n)
+  const batchMean = tf.tensor1d(Float32Array.from(mean))
+  const offset = tf.sub(ownMean, batchMean) as tf.Tensor1D
+  return { mean: batchMean, variance: tf.tensor1d(variance), centred: ownCentred, offset }
 }
 
 function meansOverThreads(sums: tf.Tensor1D[], count: number): tf.Tensor1D[] {
@@ -108,7 +140,7 @@ function meansOverThreads(sums: tf.Tensor1D[], count: number): tf.Tensor1D[] {
   const packed = new Float32Array(sums.length * channels + 1)
   sums.forEach((sum, i) => packed.set(sum.dataSync() as Float32Array, i * channels))
   packed[packed.length - 1] = count
-  const total = exchange(packed)
+  const total = exchange.sum(packed)
   const totalCount = total[total.length - 1]
   return sums.map((_, i) => {
     const means = new Float32Array(channels)

@@ -4,8 +4,13 @@
 // summed over both threads' images, so the step equals one pass over the whole batch. Outside such a
 // step there is no sum and every op sees only its own images. Both threads call it in the same order
 // (they run the same network), which is what lets the two calls of one op meet.
-/** Element-wise sum of `values` over the threads of the step (identical result in every thread). */
-export type ReplicaSum = (values: Float32Array) => Float32Array
+/** The exchanges between the threads of one step; every thread gets identical results. */
+export interface ReplicaSum {
+  /** Element-wise sum of `values` over the threads. */
+  sum(values: Float32Array): Float32Array
+  /** Every thread's `values`, in thread order. */
+  gather(values: Float32Array): Float32Array[]
+}
 
 let active: ReplicaSum | null = null
 
@@ -27,5 +32,5 @@ export function replicaSum(): ReplicaSum | null {
 
 /** Counts and other loss normalisers summed over threads (as they are, alone). */
 export function sumOverReplicas(values: number[]): number[] {
-  return active ? Array.from(active(Float32Array.from(values))) : values
+  return active ? Array.from(active.sum(Float32Array.from(values))) : values
 }

@@ -140,7 +140,7 @@ export class GradientHelper {
     const passes: Pass[] = plan.map((p) => ({
       count: p.own,
       weight: p.weight,
-      ...(p.theirs > 0 ? { sum: this.pair.sum } : {})
+      ...(p.theirs > 0 ? { sum: this.pair.exchange } : {})
     }))
     let own: ReturnType<typeof passGradients>
     try {

@@ -1,9 +1,9 @@
 // The sum over the two threads of a data-parallel step (model/replica-sum.ts) through shared
 // memory: each thread writes its values into its slot, marks its turn done and waits (Atomics.wait)
-// until the other thread has done the same turn, then both add slot 0 + slot 1 in that order, so
-// both get bit-identical results. Two sets of slots alternate between turns: a thread can be at most
+// until the other thread has done the same turn, then both read slot 0 and slot 1 (and add them in
+// that order), so both get bit-identical results. Two sets of slots alternate between turns: a thread can be at most
 // one turn ahead, so it never overwrites values the other is still reading. A batch-norm layer costs
-// three turns per pass (mean, variance, backward), each tens of microseconds beside its convolutions.
+// two turns per pass (statistics, backward), each tens of microseconds on two free cores.
 import type { ReplicaSum } from '../model/replica-sum'
 
 /** What both threads share (structured-clonable: SharedArrayBuffers and a number). */
@@ -48,8 +48,19 @@ export class PairSum {
     this.turn = Atomics.load(this.control, TURN + thread)
   }
 
-  /** The sum over both threads (replica-sum.ts); throws when the other thread failed or stalled. */
-  readonly sum: ReplicaSum = (mine) => {
+  /** The exchanges of replica-sum.ts over this pair. */
+  readonly exchange: ReplicaSum = {
+    sum: (mine) => {
+      const [a, b] = this.gather(mine)
+      const total = new Float32Array(mine.length)
+      for (let i = 0; i < total.length; i++) total[i] = a[i] + b[i]
+      return total
+    },
+    gather: (mine) => this.gather(mine)
+  }
+
+  /** Both threads' values (thread 0's first); throws when the other thread failed or stalled. */
+  private gather(mine: Float32Array): [Float32Array, Float32Array] {
     const { capacity } = this.buffers
     if (mine.length > capacity) throw this.fail(`${mine.length} values exceed the exchange's ${capacity}`)
     const turn = ++this.turn
@@ -68,9 +79,7 @@ export class PairSum {
       throw this.fail(`threads out of step: ${mine.length} values here, ${theirLength} in the other thread`)
     const a = this.slot(set, 0)
     const b = this.slot(set, 1)
-    const total = new Float32Array(mine.length)
-    for (let i = 0; i < total.length; i++) total[i] = this.values[a + i] + this.values[b + i]
-    return total
+    return [this.values.slice(a, a + mine.length), this.values.slice(b, b + mine.length)]
   }
 
   /** Stops the other thread's waits (this thread failed); the pair is unusable afterwards. */

@@ -170,4 +170,25 @@ describe('the two-thread training step', () => {
     expect(gap.worst).toBeLessThan(1e-4 * Math.max(1, gap.largest))
     expect(worstDifference(one, two, (n) => n.includes('moving_'))).toBeLessThan(1e-5)
   }, 180_000)
+
+  it('fails the step with the reason of a failing helper instead of waiting for it', async () => {
+    const detector = fresh()
+    const names = new Map([...namedWeightVariables(detector)].map(([name, variable]) => [variable, name]))
+    const optimizer = new Optimizer({ ...SGD })
+    const helper = await GradientHelper.start(detector, 'wasm')
+    try {
+      // a group the helper cannot freeze: it fails before its first batch norm, where this side waits
+      await expect(
+        helper.step(detector, names, optimizer, variedBatch(4), 0.1, 0, 8, [['no-such-group', false]])
+      ).rejects.toThrow(/gradient helper: .*unknown parameter group no-such-group/)
+      // and the pair is not reused out of step
+      await expect(helper.step(detector, names, optimizer, variedBatch(4), 0.1, 0, 8, [])).rejects.toThrow(
+        /a previous step failed/
+      )
+    } finally {
+      await helper.close()
+      optimizer.dispose()
+      detector.dispose()
+    }
+  }, 120_000)
 })
