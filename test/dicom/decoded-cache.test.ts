@@ -1,7 +1,7 @@
 // The workspace's on-disk cache of decoded images: a file seen before opens without its decoder, a
 // changed file never gets stale pixels, the folder stays within its bound, a damaged entry is never
 // shown, concurrent writers leave one whole entry, a full disk only costs the cache.
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import {
   copyFileSync,
   existsSync,
@@ -263,6 +263,32 @@ describe('decodeCached', () => {
     expect((await decodeCached(path, 'a', full, { decode })).fromCache).toBe(false)
     expect(calls).toHaveLength(2)
   })
+
+  // a real full disk where the test may mount a small tmpfs (root on Linux); else the writer above stands in
+  it.runIf(canMountTmpfs())(
+    'on a real full file system (a 256 KB tmpfs) the open succeeds and nothing is left',
+    async () => {
+      const dir = mountSmallTmpfs()
+      try {
+        writeFileSync(join(dir, 'filler'), Buffer.alloc(250 * 1024))
+        const path = datasetFile('mono2_u16.explicit')
+        const problems: string[] = []
+        const full = new DecodedCache({
+          dir: join(dir, 'decoded-pixels'),
+          maxBytes: 1e9,
+          onProblem: (m) => problems.push(m)
+        })
+        const opened = await decodeCached(path, 'a', full, {})
+        expect(opened.image.pixels).toEqual((await decodeFile(path)).pixels)
+        expect(await opened.save!()).toBe(false)
+        expect(problems.join()).toMatch(/ENOSPC/)
+        expect(readdirSync(join(dir, 'decoded-pixels'))).toEqual([])
+      } finally {
+        spawnSync('umount', [dir])
+        rmSync(dir, { recursive: true, force: true })
+      }
+    }
+  )
 
   it('never writes inside the dataset folder the image comes from', async () => {
     const path = datasetFile('mono2_u12.explicit')
@@ -549,3 +575,21 @@ describe('the decode pool, the CLI and training data use it', () => {
     }
   })
 })
+
+/** True where the test may mount a tmpfs (root on Linux, allowed by the sandbox): tried and undone. */
+function canMountTmpfs(): boolean {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return false
+  const dir = mkdtempSync(join(tmpdir(), 'cxr-mount-probe-'))
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', dir]).status === 0
+  if (mounted) spawnSync('umount', [dir])
+  rmSync(dir, { recursive: true, force: true })
+  return mounted
+}
+
+/** A fresh 256 KB tmpfs (the caller unmounts it). */
+function mountSmallTmpfs(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cxr-full-disk-'))
+  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dir], { encoding: 'utf8' })
+  if (mount.status !== 0) throw new Error(`mount tmpfs: ${mount.stderr}`)
+  return dir
+}
