@@ -86,7 +86,7 @@ async function walk(
   errors: FileError[],
   signal: AbortSignal | undefined,
   mode: ReadMode
-): Promise<Candidate[]> {
+): Promise<{ candidates: Candidate[]; mode: ReadMode }> {
   const found: Candidate[] = []
   const pending = ['']
   const covered = [await realpath(root)]
@@ -139,7 +139,7 @@ async function walk(
       }
     }
   }
-  return found
+  return { candidates: found, mode }
 }
 
 function isWithin(path: string, folder: string): boolean {
@@ -191,8 +191,13 @@ export async function indexFolder(root: string, options: IndexOptions = {}): Pro
   if (!rootStat.isDirectory()) throw new UserError(`${root}: not a folder`)
   const { signal, onProgress } = options
   const errors: FileError[] = []
-  const firstMode: ReadMode = options.readMode === 'async' ? 'async' : 'sync'
-  const candidates = await walk(absRoot, errors, signal, firstMode)
+  // a folder slow to list means a slow disk: then the files are read concurrently from the start
+  const { candidates, mode: firstMode } = await walk(
+    absRoot,
+    errors,
+    signal,
+    options.readMode === 'async' ? 'async' : 'sync'
+  )
   const cachePath = options.workspace ? indexCachePath(options.workspace, absRoot) : null
   const cached = cachePath ? await loadCache(cachePath, absRoot) : {}
   const entries: Record<string, CacheEntry> = {}
