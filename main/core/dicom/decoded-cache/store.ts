@@ -17,8 +17,8 @@ import type { PixelStats } from '../pixel-stats'
 import { CorruptEntryError, decodeEntry, encodeEntry, sealEntry } from './entry'
 
 /**
- * Bump when decoded values change for any file (a decoder fix, a new conversion): entries made by an
- * older decoder then no longer match any key and age out.
+ * Bump when decoded values change for any file (a decoder fix, a new conversion) or the stats kept
+ * with them do (pixel-stats.ts): entries made before then match no key and age out.
  */
 export const DECODER_VERSION = 1
 
