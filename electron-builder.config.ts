@@ -70,6 +70,15 @@ export const LEFT_OUT_NATIVE = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-
 /** Declared as a dependency by jpeg-lossless-decoder-js (its build tool's binary); never loaded. */
 export const NOT_LOADED = ['@rollup/rollup-linux-x64-gnu']
 
+/**
+ * onnxruntime-node's binaries of other platforms and architectures (bin/napi-v6/<platform>/<arch>),
+ * as electron-builder file macros: N-API binaries need no rebuild for Electron, only the right one.
+ */
+export const ONNXRUNTIME_OTHER_PLATFORMS = [
+  '!node_modules/onnxruntime-node/bin/napi-v6/!(${platform})/**',
+  '!node_modules/onnxruntime-node/bin/napi-v6/${platform}/!(${arch})/**'
+]
+
 type Manifest = { dependencies?: Record<string, string>; peerDependencies?: Record<string, string> }
 
 function manifest(name: string): Manifest | null {
@@ -115,7 +124,9 @@ const config: Configuration = {
     // source maps: nothing loads them at run time (a third of node_modules' size)
     '!out/**/*.map',
     '!node_modules/**/*.map',
-    ...[...rendererOnlyPackages(), ...LEFT_OUT_NATIVE, ...NOT_LOADED].map((name) => `!node_modules/${name}/**`)
+    ...[...rendererOnlyPackages(), ...LEFT_OUT_NATIVE, ...NOT_LOADED].map((name) => `!node_modules/${name}/**`),
+    // onnxruntime-node ships its N-API binaries for every platform (290 MB): keep this build's one
+    ...ONNXRUNTIME_OTHER_PLATFORMS
   ],
   asar: true,
   asarUnpack: ['out/node/**', 'node_modules/**'],

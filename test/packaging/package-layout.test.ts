@@ -147,6 +147,20 @@ describe('the packaged app (electron-builder --dir, placeholder Electron)', () =
     for (const fallback of probe.auto.fallbacks) expect(fallback.reason).toMatch(/^not installed/)
   })
 
+  it("ships onnxruntime-node's binary for this platform and architecture alone, and it loads from the package", () => {
+    const bin = join(unpacked, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6')
+    expect(readdirSync(bin)).toEqual([process.platform])
+    expect(readdirSync(join(bin, process.platform))).toEqual([process.arch])
+    expect(isRealFile(join(bin, process.platform, process.arch, 'onnxruntime_binding.node'))).toBe(true)
+    const probe = spawnSync(
+      process.execPath,
+      ['-e', `const ort = require(${JSON.stringify(join(unpacked, 'node_modules', 'onnxruntime-node'))}); console.log(ort.env.versions.node, typeof ort.InferenceSession.create)`],
+      { cwd: out, env: plainEnv(), encoding: 'utf8' }
+    )
+    expect(probe.status, probe.stderr).toBe(0)
+    expect(probe.stdout.trim()).toMatch(/^1\.\d+\.\d+ function$/)
+  })
+
   it('decodes JPEG baseline, JPEG-LS and JPEG 2000 with the packaged codecs exactly as the built CLI does', () => {
     const decoded = mkdtempSync(join(tmpdir(), 'cxr-decoded-'))
     try {
