@@ -2,6 +2,7 @@
 // resolution into one complete, recorded configuration. Defaults depend on the initialisation: the
 // seed notebook's lr of 1e-5 suits a pretrained EfficientDet-D5, not a randomly initialised network.
 import type { FILTER_POLICIES } from '../../../common/dataset'
+import { availableParallelism } from 'node:os'
 import { UserError } from '../../core/errors'
 import {
   TrainArgsSchema,
@@ -106,6 +107,14 @@ export function resolveTrainConfig(input: TrainArgs): TrainConfig {
   const defaultLr = optimizerName === 'sgd' ? (pretrained ? 1e-3 : 5e-2) : pretrained ? 1e-4 : 1e-2
   const strategyText = pick('strategy', args.strategy, pretrained ? 'freeze_unfreeze:10' : 'no_freeze', init)
   const seed = pick('seed', args.seed, 42, 'fixed for reproducibility')
+  // chosen when the backend is known (step.ts defaultThreads); the hint says what WASM gets here
+  if (args.threads === undefined) {
+    const cores = availableParallelism()
+    defaults.threads =
+      cores >= 2
+        ? '2 (two cores share each batch on WASM, batch norm over the whole batch; 1 with native TensorFlow)'
+        : '1 (one core)'
+  }
   return {
     dataset: args.dataset,
     out: args.out,

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { describe, expect, it } from 'vitest'
 import {
   EPOCHS_UNTIL_TIME_LIMIT,
@@ -21,6 +22,16 @@ describe('training configuration', () => {
     expect(pretrained.strategy).toEqual({ kind: 'freeze_unfreeze', epoch: 10 })
     expect(pretrained.detector.batchNormMomentum).toBe(0.99)
     expect(resolveTrainConfig({ ...base, lr: 3e-3 }).defaults.lr).toBeUndefined()
+  })
+
+  it('says how many threads an unset --threads gets (chosen with the backend) and keeps a given one', () => {
+    const unset = resolveTrainConfig(base)
+    expect(unset.threads).toBeNull()
+    const expected = availableParallelism() >= 2 ? /^2 \(two cores share each batch/ : /^1 \(one core\)/
+    expect(unset.defaults.threads).toMatch(expected)
+    const one = resolveTrainConfig({ ...base, threads: 1 })
+    expect(one.threads).toBe(1)
+    expect(one.defaults.threads).toBeUndefined()
   })
 
   it('with --time-limit and no --epochs, trains until the clock and decays the rate by it', () => {
