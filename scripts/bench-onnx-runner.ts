@@ -92,16 +92,27 @@ function pythonCheck(): {
 }
 const pythonResult = python ? pythonCheck() : null
 
+const cpuMs: number[] = []
 const time = async (run: () => Promise<unknown>) => {
   const ms: number[] = []
+  cpuMs.length = 0
   for (let i = 0; i <= steps; i++) {
     const t0 = performance.now()
+    const c0 = process.cpuUsage()
     await run()
-    if (i > 0) ms.push(performance.now() - t0) // the first run plans and allocates
+    const cpu = process.cpuUsage(c0)
+    if (i > 0) {
+      // the first run plans and allocates
+      ms.push(performance.now() - t0)
+      cpuMs.push((cpu.user + cpu.system) / 1000)
+    }
   }
   return ms
 }
 const netMs = await time(() => session.run(images, batchSize))
+// what the network would run at with a free core per thread: the process's CPU time (every ONNX
+// Runtime thread and Node's) spread evenly over the threads, as bench-train-torch.py counts PyTorch's
+const netCpuMs = [...cpuMs]
 const endToEndMs = await time(() =>
   detector.predictWith((flipped) => session.predictionOutputs(images, batchSize, flipped), batchSize, {})
 )
@@ -123,7 +134,9 @@ process.stdout.write(
     ...(pythonResult ? { pythonCheck: pythonResult } : {}),
     inferImgPerSec: (batchSize * 1000) / median(endToEndMs),
     inferNetImgPerSec: (batchSize * 1000) / median(netMs),
+    inferNetImgPerSecCpuBound: (batchSize * 1000) / (median(netCpuMs) / threads),
     inferMs: endToEndMs.map(Math.round),
-    inferNetMs: netMs.map(Math.round)
+    inferNetMs: netMs.map(Math.round),
+    inferNetCpuMs: netCpuMs.map(Math.round)
   }) + '\n'
 )

@@ -205,12 +205,15 @@ def main():
             step_cpu_ms.append((time.process_time() - c0) * 1000)
     net.eval()
     infer_ms = []
+    infer_cpu_ms = []
     with torch.no_grad():
         for i in range(args.steps + 1):
             t0 = time.perf_counter()
+            c0 = time.process_time()
             net(images)
             if i > 0:
                 infer_ms.append((time.perf_counter() - t0) * 1000)
+                infer_cpu_ms.append((time.process_time() - c0) * 1000)
     median = lambda v: sorted(v)[len(v) // 2]
     print(json.dumps({
         'backend': 'pytorch', 'torch': torch.__version__, 'threads': args.threads, 'size': args.size, 'head': args.head,
@@ -218,6 +221,8 @@ def main():
         'trainImgPerSec': args.batch * 1000 / median(step_ms) if step_ms else None, 'inferImgPerSec': args.batch * 1000 / median(infer_ms),
         # with a free core per thread at best: the process's CPU time spread evenly over its threads
         'trainImgPerSecCpuBound': args.batch * 1000 / (median(step_cpu_ms) / args.threads) if step_cpu_ms else None,
+        # as for training: the process's CPU time spread evenly over its threads (each on a free core)
+        'inferImgPerSecCpuBound': args.batch * 1000 / (median(infer_cpu_ms) / args.threads),
         'stepMs': [round(v) for v in step_ms], 'stepCpuMs': [round(v) for v in step_cpu_ms], 'inferMs': [round(v) for v in infer_ms],
     }))
 

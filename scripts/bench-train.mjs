@@ -263,9 +263,11 @@ async function onnxInference(onnxRunner, rows, size, head, backbone, torch) {
       continue
     }
     const ratio = row.inferNetImgPerSec / torchRow.inferImgPerSec
+    const cpuRatio = row.inferNetImgPerSecCpuBound / torchRow.inferImgPerSecCpuBound
     process.stdout.write(
-      `  inference, onnxruntime / pytorch on ${threads}t (OpenBLAS core ${torchRow.openblasCore}): ` +
-        `${f(row.inferNetImgPerSec)} / ${f(torchRow.inferImgPerSec)} img/s = ${ratio.toFixed(2)} (target >= 1); ` +
+      `  inference, onnxruntime / pytorch on ${threads}t (OpenBLAS core ${torchRow.openblasCore}): wall clock ` +
+        `${f(row.inferNetImgPerSec)} / ${f(torchRow.inferImgPerSec)} img/s = ${ratio.toFixed(2)}; CPU-bound (process CPU / threads) ` +
+        `${f(row.inferNetImgPerSecCpuBound)} / ${f(torchRow.inferImgPerSecCpuBound)} img/s = ${cpuRatio.toFixed(2)} (target >= 1); ` +
         `outputs vs tfjs: max |score diff| ${row.maxScoreDiffVsTfjs.toExponential(1)}  load ${loadavg()[0].toFixed(1)}\n`
     )
   }
