@@ -2,8 +2,8 @@
 // Pure-JS dependencies are bundled (esbuild-node.mjs); codecs and tfjs stay external and load
 // their .wasm files from node_modules.
 import { build } from 'esbuild'
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { basename, join } from 'node:path'
 import { nodeBundleOptions } from './esbuild-node.mjs'
 
 const entries = {
@@ -28,18 +28,28 @@ await build({
 })
 
 // The CLI loads each command's code when that command runs (main/cli/commands/index.ts): split into
-// chunks beside cli.js (same folder, so import.meta.url-relative paths stay the same). Chunks of an
-// earlier build are removed first: their names change with their content.
-for (const name of existsSync('out/node') ? readdirSync('out/node') : [])
-  if (name.startsWith('cli-chunk-')) rmSync(join('out/node', name))
-await build({
+// chunks beside cli.js (same folder, so import.meta.url-relative paths stay the same). A CLI started
+// while this runs (tests, another terminal) must find every chunk its cli.js names: new chunks are
+// written first, cli.js is then replaced by a rename, and chunks no longer named are removed last.
+const cli = await build({
   ...nodeBundleOptions,
   entryPoints: { cli: entries.cli },
   outdir: 'out/node',
   splitting: true,
   chunkNames: 'cli-chunk-[hash]',
-  sourcemap: true
+  sourcemap: true,
+  write: false
 })
+mkdirSync('out/node', { recursive: true })
+const isEntry = (path) => /[\\/]cli\.js(\.map)?$/.test(path)
+for (const file of cli.outputFiles.filter((f) => !isEntry(f.path))) writeFileSync(file.path, file.contents)
+for (const file of cli.outputFiles.filter((f) => isEntry(f.path))) {
+  writeFileSync(`${file.path}.tmp`, file.contents)
+  renameSync(`${file.path}.tmp`, file.path)
+}
+const written = new Set(cli.outputFiles.map((f) => basename(f.path)))
+for (const name of readdirSync('out/node'))
+  if (name.startsWith('cli-chunk-') && !written.has(name)) rmSync(join('out/node', name), { force: true })
 
 // The bundles are ES modules. A packaged app unpacks out/node/ away from the root package.json and
 // its "type": "module" (electron-builder.config.ts), so the folder says so itself.
