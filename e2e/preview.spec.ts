@@ -1,5 +1,5 @@
 // First pixels at once, full pixels after: a large radiograph is drawn from a reduced image first
-// (a JPEG 2000 wavelet level; block means of the decode for other syntaxes), then replaced in place
+// (a JPEG 2000 wavelet level; blocks sampled from the decode for other syntaxes), then replaced in place
 // by full resolution, with the same window, the same rectangle on screen and no blank frame.
 import { expect, skipElectronWithoutBinary, test, type Studio } from './fixtures'
 import { fitGeometry, nextFrames, readCanvas, type CanvasPixels } from './harness'
@@ -14,18 +14,31 @@ import { Random } from '../main/core/demo/random'
 
 skipElectronWithoutBinary()
 
-const [COLUMNS, ROWS] = [2336, 2836]
-const IMAGES: Array<{ imageId: string; syntax: WriteSyntax; method: string }> = [
-  { imageId: 'c0ffee000001', syntax: 'j2k-lossless', method: 'a JPEG 2000 resolution level' },
-  { imageId: 'c0ffee000002', syntax: 'jpeg-ls-lossless', method: 'block means of the decode' }
-]
+// Other syntaxes get a sampled preview only from about 12 M pixels (core/dicom/preview.ts).
+const IMAGES: Array<{ imageId: string; syntax: WriteSyntax; method: string; columns: number; rows: number }> =
+  [
+    {
+      imageId: 'c0ffee000001',
+      syntax: 'j2k-lossless',
+      method: 'a JPEG 2000 resolution level',
+      columns: 2336,
+      rows: 2836
+    },
+    {
+      imageId: 'c0ffee000002',
+      syntax: 'jpeg-ls-lossless',
+      method: 'blocks sampled from the decode',
+      columns: 4240,
+      rows: 3480
+    }
+  ]
 
 /**
  * Radiograph-sized, 12 bits, no window in the file: the auto window is the hard case (a JPEG 2000
  * level's statistics are the reduced image's own).
  */
 async function writeLargeDataset(root: string): Promise<void> {
-  for (const [n, { imageId, syntax }] of IMAGES.entries()) {
+  for (const [n, { imageId, syntax, columns: COLUMNS, rows: ROWS }] of IMAGES.entries()) {
     const random = new Random(300 + n, 'preview-e2e')
     const density = renderChest(
       chestGeometry(random.fork('geometry')),
@@ -117,7 +130,7 @@ test.describe('first pixels at once', () => {
   })
   test.afterAll(() => rmSync(join(root, '..'), { recursive: true, force: true }))
 
-  for (const { imageId, syntax, method } of IMAGES) {
+  for (const { imageId, syntax, method, columns: COLUMNS, rows: ROWS } of IMAGES) {
     test(`a ${COLUMNS} x ${ROWS} ${syntax} image shows ${method} first, then full resolution in place with the same window`, async ({
       studio
     }) => {

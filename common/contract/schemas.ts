@@ -228,7 +228,7 @@ export const ImagePreviewMeta = z.object({
     factor: z.number().int().positive(),
     /** Preview pixel i stands for full pixels [i·factor + origin, (i+1)·factor + origin). */
     origin: z.number(),
-    /** 'resolution-level': a JPEG 2000 wavelet level; 'downsampled': block means of the full decode. */
+    /** 'resolution-level': a JPEG 2000 wavelet level; 'downsampled': sampled from the full decode. */
     method: z.enum(['resolution-level', 'downsampled']),
     /** Range and auto window are the full image's own (else the reduced image's, close to them). */
     fullStats: z.boolean()

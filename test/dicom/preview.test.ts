@@ -7,7 +7,7 @@ import { jpeg2000Decompositions } from '../../main/core/dicom/codecs/wasm'
 import { decodeFile, reductionLevel } from '../../main/core/dicom/decode'
 import { pixelStats } from '../../main/core/dicom/pixel-stats'
 import { DecodePool, DecodeSupersededError } from '../../main/core/dicom/pool'
-import { blockMeans, decodePreview, PREVIEW_MIN_PIXELS } from '../../main/core/dicom/preview'
+import { blockCentres, decodePreview, SAMPLED_PREVIEW_MIN_RATIO } from '../../main/core/dicom/preview'
 import { writeDicom, type WriteSyntax } from '../../main/core/dicom/write'
 import { chestGeometry, renderChest } from '../../main/core/demo/phantom'
 import { toStoredPixels } from '../../main/core/demo/pixels'
@@ -15,7 +15,7 @@ import { Random } from '../../main/core/demo/random'
 import { fixturePath } from './fixtures'
 
 // A radiograph-like image (the demo phantom with detector noise, 12 bits stored, no window in the
-// file), so a wavelet level and block means are compared on realistic texture, not a smooth ramp.
+// file), so a wavelet level and sampled blocks are compared on realistic texture, not a smooth ramp.
 async function writeRadiograph(
   path: string,
   syntax: WriteSyntax,
@@ -190,16 +190,25 @@ describe('JPEG 2000 at a lower resolution level', () => {
 })
 
 describe('other syntaxes: the full decode averaged down', () => {
-  it('sends block means and the full image stats, and keeps the full decode for the next request', async () => {
-    const { preview, full: decoded } = await decodePreview(jpegLs, 'radiograph.jls.dcm', 512)
-    expect(preview).toMatchObject({ method: 'downsampled', factor: 4, origin: 0 })
+  it('sends sampled blocks with the full image stats, and keeps the full decode for the next request', async () => {
+    // 256-px previews: the 1500 x 1860 image holds over SAMPLED_PREVIEW_MIN_RATIO of them
+    const { preview, full: decoded } = await decodePreview(jpegLs, 'radiograph.jls.dcm', 256)
+    expect(preview).toMatchObject({ method: 'downsampled', factor: 8, origin: 0 })
     expect(sameValues(decoded!.image.pixels, full.pixels)).toBe(true)
-    const factor = Math.ceil(ROWS / 512) // 4
+    const factor = Math.ceil(ROWS / 256) // 8
     expect([preview!.image.rows, preview!.image.columns]).toEqual([
       Math.ceil(ROWS / factor),
       Math.ceil(COLUMNS / factor)
     ])
-    expect(sameValues(preview!.image.pixels, blockMeans(full.pixels, COLUMNS, ROWS, factor))).toBe(true)
+    expect(sameValues(preview!.image.pixels, blockCentres(full.pixels, COLUMNS, ROWS, factor))).toBe(true)
+    // it stands for its block (origin 0): far closer to the blocks' true means than to blocks half off
+    const onGrid = differences(preview!.image.pixels, gridMeans(full.pixels, COLUMNS, ROWS, factor, 0))
+    const offGrid = differences(
+      preview!.image.pixels,
+      gridMeans(full.pixels, COLUMNS, ROWS, factor, factor / 2)
+    )
+    expect(onGrid.mean).toBeLessThan(0.01 * 4095)
+    expect(offGrid.mean).toBeGreaterThan(1.2 * onGrid.mean)
     expect(preview!.image.pixels).toBeInstanceOf(Uint16Array)
     // the W/L the preview is shown with is exactly the one the full image gets
     expect(preview!.fullStats).toBe(true)
@@ -213,12 +222,14 @@ describe('other syntaxes: the full decode averaged down', () => {
       512
     )
     expect(preview).toBeNull()
-    expect(decoded!.image.rows * decoded!.image.columns).toBeLessThan(PREVIEW_MIN_PIXELS)
+    expect(decoded!.image.rows * decoded!.image.columns).toBeLessThan(SAMPLED_PREVIEW_MIN_RATIO * 512 ** 2)
+    // nor of a radiograph whose transfer a preview would hardly shorten: 2.8 M pixels, 512-px previews
+    expect((await decodePreview(jpegLs, 'radiograph.jls.dcm', 512)).preview).toBeNull()
   })
 
-  it('averages partial edge blocks over the pixels they hold', () => {
+  it('averages the 2 x 2 centre of each block, partial edge blocks over the pixels they hold', () => {
     const pixels = Uint16Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]) // 5 wide, 3 tall
-    expect(Array.from(blockMeans(pixels, 5, 3, 2))).toEqual([
+    expect(Array.from(blockCentres(pixels, 5, 3, 2))).toEqual([
       Math.round((1 + 2 + 6 + 7) / 4),
       Math.round((3 + 4 + 8 + 9) / 4),
       Math.round((5 + 10) / 2),
@@ -226,7 +237,15 @@ describe('other syntaxes: the full decode averaged down', () => {
       Math.round((13 + 14) / 2),
       15
     ])
-    expect(blockMeans(Int16Array.from([-3, -4, 5, 6]), 2, 2, 2)).toEqual(Int16Array.from([1]))
+    expect(blockCentres(Int16Array.from([-3, -4, 5, 6]), 2, 2, 2)).toEqual(Int16Array.from([1]))
+    // 8 x 8 by 4: the centre of block (0, 0) is pixels (1..2, 1..2)
+    const ramp = Uint16Array.from({ length: 64 }, (_, i) => i)
+    expect(Array.from(blockCentres(ramp, 8, 8, 4))).toEqual([
+      Math.round((9 + 10 + 17 + 18) / 4),
+      Math.round((13 + 14 + 21 + 22) / 4),
+      Math.round((41 + 42 + 49 + 50) / 4),
+      Math.round((45 + 46 + 53 + 54) / 4)
+    ])
   })
 })
 
@@ -239,12 +258,12 @@ describe('DecodePool.preview', () => {
   afterAll(() => pool.close())
 
   it('hands the full decode it made to the decode that follows, and then makes no preview', async () => {
-    const preview = await pool.preview(jpegLs, 'radiograph.jls.dcm', 512)
+    const preview = await pool.preview(jpegLs, 'radiograph.jls.dcm', 256)
     expect(preview?.method).toBe('downsampled')
     const { image, stats } = await pool.decodeWithStats(jpegLs)
     expect(sameValues(image.pixels, full.pixels)).toBe(true)
     expect(stats).toEqual(preview!.stats)
-    expect(await pool.preview(jpegLs, 'radiograph.jls.dcm', 512)).toBeNull()
+    expect(await pool.preview(jpegLs, 'radiograph.jls.dcm', 256)).toBeNull()
   }, 60_000)
 
   it('drops a queued preview when a newer one is asked for', async () => {
