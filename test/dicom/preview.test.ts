@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { DecodedImage } from '../../common/pixels'
@@ -104,6 +104,8 @@ const [COLUMNS, ROWS] = [1500, 1860]
 let dir: string
 let j2k: string
 let jpegLs: string
+/** The same J2K file under another path: another image to the pool. */
+let other: string
 let full: DecodedImage
 
 beforeAll(async () => {
@@ -112,6 +114,8 @@ beforeAll(async () => {
   jpegLs = join(dir, 'radiograph.jls.dcm')
   await writeRadiograph(j2k, 'j2k-lossless', COLUMNS, ROWS)
   await writeRadiograph(jpegLs, 'jpeg-ls-lossless', COLUMNS, ROWS)
+  other = join(dir, 'other.j2k.dcm')
+  copyFileSync(j2k, other)
   full = await decodeFile(j2k)
 }, 120_000)
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -266,8 +270,27 @@ describe('DecodePool.preview', () => {
     expect(await pool.preview(jpegLs, 'radiograph.jls.dcm', 256)).toBeNull()
   }, 60_000)
 
+  it("stops the running full decode of an image the viewer left, and answers the next image's preview", async () => {
+    const before = (await pool.warm()).threadIds
+    // the viewer's full request for the J2K image: abandonable, started at once on the idle worker
+    const left = pool
+      .decodeWithStats(j2k, 'left.j2k.dcm', { priority: 'view', abandonable: true })
+      .catch((err: unknown) => err)
+    const next = await pool.preview(other, 'next.j2k.dcm', 512)
+    const dropped = await left
+    expect(dropped).toBeInstanceOf(DecodeSupersededError)
+    expect((dropped as Error).message).toBe('left.j2k.dcm: decode superseded by a newer request')
+    expect(next?.method).toBe('resolution-level')
+    // its worker was stopped and a new one answered
+    expect((await pool.warm()).threadIds).not.toEqual(before)
+    // a decode nobody marked abandonable runs to the end whatever the viewer asks for meanwhile
+    const kept = pool.decodeWithStats(j2k, 'kept.j2k.dcm')
+    await pool.preview(fixturePath('files/mono2_u12.jpegls.dcm'), 'small', 256)
+    expect(sameValues((await kept).image.pixels, full.pixels)).toBe(true)
+  }, 60_000)
+
   it('drops a queued preview when a newer one is asked for', async () => {
-    const first = pool.preview(j2k, 'first', 512) // runs on the only worker
+    const first = pool.preview(other, 'first', 512) // runs on the only worker (nothing of it is cached)
     const second = pool.preview(fixturePath('files/mono2_u16.j2k.dcm'), 'second', 512) // queued
     const third = pool.preview(fixturePath('files/mono2_u12.jpegls.dcm'), 'third', 512) // supersedes the second
     await expect(second).rejects.toBeInstanceOf(DecodeSupersededError)

@@ -47,7 +47,11 @@ export class ViewerService {
     const pool = await this.options.decoder()
     const started = performance.now()
     const decoded = await pool
-      .decodeWithStats(absPath, image.record!.path, { priority: prefetch ? 'prefetch' : 'view' })
+      // the page shows one image: when it selects the next, this decode is dropped (DecodePool.preview)
+      .decodeWithStats(absPath, image.record!.path, {
+        priority: prefetch ? 'prefetch' : 'view',
+        abandonable: !prefetch
+      })
       .catch((err: Error) => {
         throw decodeError(err, image.record!.path)
       })

@@ -36,14 +36,21 @@ export type DecodePriority = 'view' | 'prefetch' | 'background'
 
 export interface DecodeJobOptions {
   priority?: DecodePriority
+  /**
+   * Wanted only while the image is the one shown (the viewer's full pixels): the next preview() of
+   * another image drops it, queued or running; a running decode's worker is stopped and replaced, as
+   * a JPEG 2000 decode would otherwise hold the next image's preview for seconds. A caller that joins
+   * the decode without this flag keeps it.
+   */
+  abandonable?: boolean
 }
 
-/** A queued prefetch or preview dropped because the user asked for another image meanwhile. */
+/** A queued prefetch or preview, or an abandonable decode, dropped because the user asked for another image meanwhile. */
 export class DecodeSupersededError extends Error {
   override name = 'DecodeSupersededError'
   constructor(
     readonly path: string,
-    work: 'prefetch' | 'preview' = 'prefetch'
+    work: 'prefetch' | 'preview' | 'decode' = 'prefetch'
   ) {
     super(`${path}: ${work} superseded by a newer request`)
   }
@@ -74,6 +81,8 @@ interface Job {
   started: boolean
   /** Keep the decode in the cache (some caller other than background work wants it). */
   cache: boolean
+  /** Every caller waiting on it asked for DecodeJobOptions.abandonable. */
+  abandonable: boolean
   promise: Promise<Done>
   resolve: (response: Done) => void
   reject: (err: Error) => void
@@ -151,7 +160,7 @@ export class DecodePool {
     relPath: string = absPath,
     job: DecodeJobOptions = {}
   ): Promise<DecodedImage> {
-    return (await this.decoded(absPath, relPath, job.priority ?? 'view', false)).image
+    return (await this.decoded(absPath, relPath, job.priority ?? 'view', false, job.abandonable)).image
   }
 
   /** decode() plus the viewer's range and auto window, computed in the worker with the decode. */
@@ -160,7 +169,7 @@ export class DecodePool {
     relPath: string = absPath,
     job: DecodeJobOptions = {}
   ): Promise<{ image: DecodedImage; stats: PixelStats }> {
-    const entry = await this.decoded(absPath, relPath, job.priority ?? 'view', true)
+    const entry = await this.decoded(absPath, relPath, job.priority ?? 'view', true, job.abandonable)
     // decoded earlier without stats (by decode() or a render): compute them here, once
     entry.stats ??= pixelStats(entry.image)
     return { image: entry.image, stats: entry.stats }
@@ -174,13 +183,13 @@ export class DecodePool {
    * queued ones: the user has moved on.
    */
   async preview(absPath: string, relPath: string = absPath, maxSide?: number): Promise<ImagePreview | null> {
+    this.supersedeViews(absPath)
     if (this.cache.has(absPath)) return null
     const pending = this.inflight.get(absPath)
     if (pending) {
       this.promote(pending.job, RANK.view)
       return null
     }
-    this.supersedePreviews()
     const job = this.enqueue(
       { op: 'preview', absPath, relPath, maxSide, cache: this.cacheUse(true) },
       RANK.view,
@@ -230,7 +239,8 @@ export class DecodePool {
     absPath: string,
     relPath: string,
     priority: DecodePriority,
-    stats: boolean
+    stats: boolean,
+    abandonable = false
   ): Promise<Decoded> {
     const cached = this.cache.get(absPath)
     if (cached) return Promise.resolve(cached)
@@ -239,6 +249,7 @@ export class DecodePool {
     if (pending) {
       this.promote(pending.job, rank)
       if (rank === RANK.view) this.supersedePrefetches()
+      pending.job.abandonable &&= abandonable
       pending.job.cache ||= priority !== 'background'
       // a queued decode can still be asked for the stats, and to keep its result on disk
       if (!pending.job.started && pending.job.message.op === 'decode') {
@@ -251,6 +262,7 @@ export class DecodePool {
         rank,
         priority !== 'background'
       )
+      job.abandonable = abandonable
       const decoded = job.promise.then((response) => {
         const entry: Decoded = { image: response.image!, stats: response.stats }
         if (job.cache) this.cache.set(absPath, entry)
@@ -315,7 +327,16 @@ export class DecodePool {
   private enqueue(message: WithoutId<DecodeRequest>, rank: number, cache: boolean): Job {
     let settle!: Pick<Job, 'resolve' | 'reject'>
     const promise = new Promise<Done>((resolve, reject) => (settle = { resolve, reject }))
-    const job: Job = { message, rank, seq: this.nextSeq++, started: false, cache, promise, ...settle }
+    const job: Job = {
+      message,
+      rank,
+      seq: this.nextSeq++,
+      started: false,
+      cache,
+      abandonable: false,
+      promise,
+      ...settle
+    }
     if (this.closed) {
       job.reject(new Error('DecodePool is closed'))
       return job
@@ -343,13 +364,31 @@ export class DecodePool {
     }
   }
 
-  private supersedePreviews(): void {
+  /**
+   * The viewer moved to `absPath`: queued previews and abandonable decodes of other images are
+   * dropped, and a worker running an abandonable decode of another image is stopped (respawned on
+   * next use; its codecs load again, a fraction of what a JPEG 2000 decode has left to run).
+   */
+  private supersedeViews(absPath: string): void {
+    const stale = (job: Job) =>
+      (job.message.op === 'preview' || (job.message.op === 'decode' && job.abandonable)) &&
+      job.message.absPath !== absPath
     for (let i = this.queue.length - 1; i >= 0; i--) {
       const job = this.queue[i]
-      if (job.message.op !== 'preview') continue
+      if (!stale(job) || job.message.op === 'warm') continue
       this.queue.splice(i, 1)
-      job.reject(new DecodeSupersededError(job.message.relPath, 'preview'))
+      job.reject(
+        new DecodeSupersededError(job.message.relPath, job.message.op === 'preview' ? 'preview' : 'decode')
+      )
     }
+    this.slots.forEach((slot, index) => {
+      const running = slot?.job?.job
+      if (!slot || !running || running.message.op !== 'decode' || !stale(running)) return
+      slot.job = null
+      this.slots[index] = null
+      void slot.worker.terminate()
+      running.reject(new DecodeSupersededError(running.message.relPath, 'decode'))
+    })
   }
 
   /** Starts queued jobs on idle workers, most urgent first, while the priority rules allow. */
