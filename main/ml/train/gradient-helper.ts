@@ -163,22 +163,38 @@ export class GradientHelper {
       throw err
     }
     this.lastHelperCpuMs = reply.cpuMs
-    const slotOf = new Map(this.slots.map((s) => [s.name, s]))
-    const byTfName = new Map(detector.trainableVariables().map((v) => [v.name, v]))
-    const merged = new Map<string, tf.Tensor>()
-    for (const [tfName, grad] of own.grads) {
-      const variable = byTfName.get(tfName)
-      const slot = variable ? slotOf.get(names.get(variable) ?? '') : undefined
-      if (!slot) throw new Error(`no shared slot for gradient ${tfName}`)
-      const other = this.grads.subarray(slot.offset, slot.offset + slot.size)
-      merged.set(tfName, tf.tidy(() => tf.add(grad, tf.tensor(other, grad.shape, 'float32'))))
-    }
-    tf.dispose([...own.grads.values()])
+    const merged = this.addHelperGradients(detector, names, own.grads)
     // each thread's losses are its images' share of every pass's (normalised over the whole pass)
     const losses: LossParts = {}
     for (const key of new Set([...Object.keys(own.losses), ...Object.keys(reply.losses)]))
       losses[key] = (own.losses[key] ?? 0) + (reply.losses[key] ?? 0)
     return { losses, gradNorm: applyGradients(detector, names, optimizer, merged, lr, gradClip) }
+  }
+
+  /** This thread's gradients plus the helper's (from shared memory), by tf variable name; disposes `own`. */
+  private addHelperGradients(
+    detector: Detector,
+    names: ReadonlyMap<tf.Variable, string>,
+    own: Map<string, tf.Tensor>
+  ): Map<string, tf.Tensor> {
+    const slotOf = new Map(this.slots.map((s) => [s.name, s]))
+    const byTfName = new Map(detector.trainableVariables().map((v) => [v.name, v]))
+    const merged = new Map<string, tf.Tensor>()
+    try {
+      for (const [tfName, grad] of own) {
+        const variable = byTfName.get(tfName)
+        const slot = variable ? slotOf.get(names.get(variable) ?? '') : undefined
+        if (!slot) throw new Error(`no shared slot for gradient ${tfName}`)
+        const theirs = this.grads.subarray(slot.offset, slot.offset + slot.size)
+        merged.set(tfName, tf.tidy(() => tf.add(grad, tf.tensor(theirs, grad.shape, 'float32'))))
+      }
+    } catch (err) {
+      tf.dispose([...merged.values()])
+      throw err
+    } finally {
+      tf.dispose([...own.values()])
+    }
+    return merged
   }
 
   /** CPU time the helper thread spent on the last step (NaN where threads cannot be timed). */
