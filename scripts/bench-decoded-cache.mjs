@@ -11,13 +11,15 @@
 //            alternatives (zlib level 1 on byte-shuffled planes, with and without a left-neighbour delta)
 //   in-process: decodeCached() cold (decode; the entry write after it, timed apart) and cached (read,
 //            checksum, typed view) per size and syntax, and the entry's size on disk
-//   route:   the page's call (POST /api/call/imagePixels on `cxr-studio serve`, body read whole) for a
+//   route:   the page's call (POST /api/call/imagePixels on `cxr-studio serve`, body read whole, from a
+//            page in Debian's Chromium when installed, else Node's fetch) for a
 //            first open (empty workspace) and for an open in a new host process whose workspace cache
 //            holds the image (a later session: nothing in memory); a small image is opened first in
 //            each session so that worker start-up is not counted
 import { spawn } from 'node:child_process'
 import {
   copyFileSync,
+  existsSync,
   linkSync,
   mkdirSync,
   mkdtempSync,
@@ -36,6 +38,16 @@ import { nodeBundleOptions } from './esbuild-node.mjs'
 
 const ROOT = join(import.meta.dirname, '..')
 const CLI = join(ROOT, 'bin', 'cxr-studio.mjs')
+const CHROMIUM = '/usr/bin/chromium'
+// as e2e/harness.ts launches it
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run'
+]
 const args = process.argv.slice(2)
 const option = (name, fallback) => {
   const at = args.indexOf(`--${name}`)
@@ -225,8 +237,31 @@ function startHost(workspace) {
   })
 }
 
-/** One page call of imagePixels: ms until the whole body has arrived, and the back end's own ms. */
+/**
+ * One call of imagePixels as the page makes it: in Debian's Chromium (a page of the host's origin,
+ * fetch + the whole body) when it is installed, else Node's fetch. ms until the body has arrived,
+ * and the back end's own ms.
+ */
 async function pagePixels(core, host, datasetId, imageId) {
+  if (host.page)
+    return host.page.evaluate(
+      async ({ datasetId, imageId }) => {
+        const start = performance.now()
+        const response = await fetch('/api/call/imagePixels', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ datasetId, imageId }),
+          credentials: 'same-origin'
+        })
+        const body = await response.arrayBuffer()
+        const ms = performance.now() - start
+        if (!response.ok) throw new Error(`imagePixels ${imageId}: HTTP ${response.status}`)
+        const headerLength = new DataView(body).getUint32(0, true)
+        const meta = JSON.parse(new TextDecoder().decode(new Uint8Array(body, 4, headerLength)))
+        return { ms, backEndMs: meta.decodeMs }
+      },
+      { datasetId, imageId }
+    )
   const start = performance.now()
   const response = await fetch(new URL('/api/call/imagePixels', host.url.origin), {
     method: 'POST',
@@ -244,9 +279,16 @@ async function pagePixels(core, host, datasetId, imageId) {
 }
 
 /** Opens the dataset in a new host on `workspace` and times one imagePixels per image. */
-async function hostSession(core, workspace, dataset) {
+async function hostSession(core, workspace, dataset, browser) {
   const host = await startHost(workspace)
   try {
+    if (browser) {
+      host.page = await browser.newPage()
+      // the tokened URL sets the page's cookie; then a page of the origin that is not the app, so
+      // that the app's own start-up (thumbnails of the recent dataset) does not compete
+      await host.page.goto(host.url.href)
+      await host.page.goto(new URL('/bench-blank', host.url.origin).href)
+    }
     const api = core.createClient(
       core.httpTransport({ baseUrl: host.url.origin, token: host.url.searchParams.get('token') })
     )
@@ -262,7 +304,20 @@ async function hostSession(core, workspace, dataset) {
     await new Promise((done) => setTimeout(done, 1500))
     return times
   } finally {
+    await host.page?.close()
     await host.stop()
+  }
+}
+
+/** Debian's Chromium through playwright-core, or null when either is missing. */
+async function launchChromium() {
+  if (!existsSync(CHROMIUM)) return null
+  try {
+    const { chromium } = await import('playwright-core')
+    return await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+  } catch (err) {
+    console.log(`(Chromium did not start: ${err.message}; Node's fetch is the client)`)
+    return null
   }
 }
 
@@ -283,19 +338,24 @@ async function routeTable(core, files, work) {
       linkSync(files[size][syntax], join(dir, `${name}.dcm`))
       names.push(name)
     }
+  const browser = await launchChromium()
   console.log(
-    `\nthe page's route (POST /api/call/imagePixels on cxr-studio serve, whole body read by Node's fetch), median of ${RUNS} host sessions:` +
+    `\nthe page's route (POST /api/call/imagePixels on cxr-studio serve, whole body, read by ${browser ? "Chromium's fetch in a page of the host" : "Node's fetch"}), median of ${RUNS} host sessions:` +
       '\n  first open = empty workspace; cached = a new host on the workspace the first session left (nothing in memory);' +
       "\n  (back end) = the host's own time for the call (decodeMs in the answer: the decode or the cache read, in a worker)"
   )
   const cold = new Map()
   const cached = new Map()
-  for (let run = 0; run < RUNS; run++) {
-    const workspace = mkdtempSync(join(work, 'ws-'))
-    for (const [name, time] of await hostSession(core, workspace, dataset))
-      cold.set(name, [...(cold.get(name) ?? []), time])
-    for (const [name, time] of await hostSession(core, workspace, dataset))
-      cached.set(name, [...(cached.get(name) ?? []), time])
+  try {
+    for (let run = 0; run < RUNS; run++) {
+      const workspace = mkdtempSync(join(work, 'ws-'))
+      for (const [name, time] of await hostSession(core, workspace, dataset, browser))
+        cold.set(name, [...(cold.get(name) ?? []), time])
+      for (const [name, time] of await hostSession(core, workspace, dataset, browser))
+        cached.set(name, [...(cached.get(name) ?? []), time])
+    }
+  } finally {
+    await browser?.close()
   }
   console.log(
     `  ${'image'.padEnd(20)} ${'first open ms'.padStart(13)} ${'(back end)'.padStart(10)} ${'cached ms'.padStart(9)} ${'(back end)'.padStart(10)}`
