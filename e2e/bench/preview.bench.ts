@@ -92,6 +92,8 @@ function nativeDecodeMs(decoder: string[], file: string, dir: string, runs = 3):
 }
 
 test('viewer: first pixels and full resolution, cold, per size and syntax, vs the native decoders', async () => {
+  // every size and syntax, three samples each and the native tools: 7-15 min on a busy 2-core machine
+  test.setTimeout(3_600_000)
   checkBuilt()
   const { benchImages, BENCH_SIZES, BENCH_SYNTAXES } = (await import(
     pathToFileURL(join(repoRoot, 'scripts', 'bench-images.mjs')).href
