@@ -34,6 +34,7 @@ import {
 import { pixelStats } from '../../main/core/dicom/pixel-stats'
 import { writeDicom } from '../../main/core/dicom/write'
 import { DecodePool } from '../../main/core/dicom/pool'
+import { SAMPLED_PREVIEW_MIN_RATIO } from '../../main/core/dicom/preview'
 import { updateWorkspaceSettings } from '../../main/core/settings'
 import { tempName } from '../../main/core/temp-files'
 import { letterbox, renderDisplay } from '../../common/pixels'
@@ -431,9 +432,12 @@ describe('the decode pool, the CLI and training data use it', () => {
   })
 
   it("the viewer's preview step: an image in the cache answers whole; a full decode made for a preview is written", async () => {
-    // big enough (>= 1536² pixels) for a downsampled preview, which decodes the whole image
+    // previews at most 256 a side: the image is SAMPLED_PREVIEW_MIN_RATIO of them and more, so it gets
+    // a downsampled preview, which decodes the whole image
+    const maxSide = 256
     const rows = 1600
     const columns = 1700
+    expect(rows * columns).toBeGreaterThanOrEqual(SAMPLED_PREVIEW_MIN_RATIO * maxSide ** 2)
     const pixels = Uint16Array.from({ length: rows * columns }, (_, i) => (i * 7919) % 4096)
     const path = join(dataset, 'train', 'large.dcm')
     writeFileSync(
@@ -458,7 +462,7 @@ describe('the decode pool, the CLI and training data use it', () => {
     utimesSync(path, 1_700_000_000, 1_700_000_000)
     const first = new DecodePool({ size: 1, decodedCache: config() })
     try {
-      const preview = await first.preview(path, 'train/large.dcm')
+      const preview = await first.preview(path, 'train/large.dcm', maxSide)
       expect(preview?.method).toBe('downsampled')
       await expect.poll(() => entryFiles().length, { timeout: 15_000 }).toBe(1)
     } finally {
@@ -469,7 +473,7 @@ describe('the decode pool, the CLI and training data use it', () => {
     const later = new DecodePool({ size: 1, decodedCache: config() })
     try {
       // no preview: the cached full image came back instead, and the full request is served from it
-      expect(await later.preview(path, 'train/large.dcm')).toBeNull()
+      expect(await later.preview(path, 'train/large.dcm', maxSide)).toBeNull()
       expect((await later.decode(path, 'train/large.dcm')).pixels).toEqual(pixels)
     } finally {
       await later.close()
