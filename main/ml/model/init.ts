@@ -1,19 +1,9 @@
 // Seeded weight initialisation, so a run's config (seed included) rebuilds the same starting model
 // on any backend. Builders draw from the "current" generator set by withInitSeed().
 
-export type Rng = () => number
+import { mulberry32 } from '../../core/export/split'
 
-/** mulberry32: small, fast, good enough for initial weights. */
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export type Rng = () => number
 
 let current: Rng = mulberry32(0)
 

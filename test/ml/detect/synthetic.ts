@@ -1,6 +1,7 @@
 // Synthetic "radiographs" for detector tests: a noisy dark background with bright, textured
 // rectangles standing in for opacities, with exact boxes and image-level labels.
 import * as tf from '@tensorflow/tfjs-core'
+import { mulberry32 } from '../../../main/core/export/split'
 import type { DetectionTargets } from '../../../main/ml/detect'
 
 export interface SyntheticBatch {
@@ -9,23 +10,13 @@ export interface SyntheticBatch {
   boxes: number[][][]
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /**
  * `count` images of `size` px. Image i has (i % 3) boxes (so a third are "none"), each 30-50% of
  * the side, placed without overlap; the study class follows the box count.
  */
 export function syntheticBatch(count: number, size: number, seed = 1): SyntheticBatch {
-  const random = rng(seed)
+  const random = mulberry32(seed)
   const pixels = new Float32Array(count * size * size)
   const boxes: number[][][] = []
   for (let i = 0; i < count; i++) {

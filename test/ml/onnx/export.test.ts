@@ -12,6 +12,7 @@ import {
 } from '../../../main/ml/detect'
 import { ONNX_OUTPUTS, exportDetectorOnnx } from '../../../main/ml/onnx/export'
 import { OnnxDetectorSession, flipHorizontally, loadOnnxRuntime } from '../../../main/ml/onnx/runtime'
+import { mulberry32 } from '../../../main/core/export/split'
 import { useWasmBackend } from '../detect/fixtures'
 
 /** Max |onnx - tfjs| allowed, relative to max(1, max |tfjs|) of each output. */
@@ -34,18 +35,6 @@ beforeAll(async () => {
   ort = loaded.ort
 })
 
-/** A seeded generator (mulberry32), so every run tests the same weights. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /**
  * Fresh detectors have identity batch norms and near-constant outputs. Give the norms' affine
  * parts, the fusion weights and FCOS level scales seeded random values, then calibrate the running
@@ -53,7 +42,7 @@ function random(seed: number): () => number {
  * scale), then sharpen the output layers, so folding and decoding are tested on varied outputs.
  */
 function randomiseWeights(detector: Detector, input: Float32Array, seed: number): void {
-  const next = random(seed)
+  const next = mulberry32(seed)
   const update = (change: (name: string, values: Float32Array) => void) => {
     const weights: NamedWeights = detector.getWeights()
     for (const [name, weight] of weights) change(name, weight.values)
@@ -84,7 +73,7 @@ function randomiseWeights(detector: Detector, input: Float32Array, seed: number)
 }
 
 function images(seed: number): Float32Array {
-  const next = random(seed)
+  const next = mulberry32(seed)
   return Float32Array.from({ length: BATCH * SIZE * SIZE }, () => next())
 }
 
