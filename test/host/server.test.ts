@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events'
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
-import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -10,31 +9,7 @@ import { createClient } from '../../common/contract/client'
 import { httpTransport } from '../../common/contract/http'
 import type { Handlers } from '../../main/backend/dispatch'
 import { startWebHost, type WebHost } from '../../main/host/server'
-
-interface Reply {
-  status: number
-  headers: Record<string, string | string[] | undefined>
-  body: string
-}
-
-function send(
-  host: WebHost,
-  path: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string } = {}
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port: host.port, path, method: options.method ?? 'GET', headers: options.headers },
-      (res) => {
-        let body = ''
-        res.on('data', (chunk) => (body += chunk))
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }))
-      }
-    )
-    req.on('error', reject)
-    req.end(options.body)
-  })
-}
+import { send } from './helpers'
 
 const BIG_IMAGE = Int16Array.from({ length: 2048 * 2048 }, (_, i) => ((i * 7919) % 65536) - 32768)
 const events = new EventEmitter()

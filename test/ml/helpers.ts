@@ -42,3 +42,29 @@ export function countingSource(): DisplaySource & { calls: number } {
   }
   return source
 }
+
+/** `cxr-studio train` arguments for the smallest real run the CLI tests train (1 epoch, 128 px, WASM). */
+export function tinyTrainArgs(workspace: string, dataset: string, out: string): string[] {
+  return [
+    '--workspace',
+    workspace,
+    'train',
+    dataset,
+    '--out',
+    out,
+    '--epochs',
+    '1',
+    '--image-size',
+    '128',
+    '--width-multiplier',
+    '0.25',
+    '--depth-multiplier',
+    '0.25',
+    '--batch-size',
+    '4',
+    '--val-fraction',
+    '0.25',
+    '--backend',
+    'wasm'
+  ]
+}

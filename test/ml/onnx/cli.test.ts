@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { loadOnnxRuntime } from '../../../main/ml/onnx/runtime'
-import { demoDataset, tempDir } from '../helpers'
+import { demoDataset, tempDir, tinyTrainArgs } from '../helpers'
 import { runCli } from '../../cli'
 
 const BUILT = join(__dirname, '../../../out/node/predict-worker.js')
@@ -24,28 +24,7 @@ beforeAll(async () => {
   workspace = await tempDir('ws')
   out = await tempDir('onnx-out')
   run = join(out, 'run')
-  const result = await runCli([
-    '--workspace',
-    workspace,
-    'train',
-    root,
-    '--out',
-    run,
-    '--epochs',
-    '1',
-    '--image-size',
-    '128',
-    '--width-multiplier',
-    '0.25',
-    '--depth-multiplier',
-    '0.25',
-    '--batch-size',
-    '4',
-    '--val-fraction',
-    '0.25',
-    '--backend',
-    'wasm'
-  ])
+  const result = await runCli(tinyTrainArgs(workspace, root, run))
   if (result.code !== 0) throw new Error(`train failed (${result.code}): ${result.stderr}`)
 }, 120_000)
 

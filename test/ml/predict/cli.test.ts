@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { openDataset } from '../../../main/core/dataset'
 import { parseSubmissionCsv } from '../../../main/core/submission/submission-csv'
 import { hasErrors, validateSubmission } from '../../../main/core/submission/validate'
-import { demoDataset, tempDir } from '../helpers'
+import { demoDataset, tempDir, tinyTrainArgs } from '../helpers'
 import { runCli } from '../../cli'
 
 const BUILT = join(__dirname, '../../../out/node/train-worker.js')
@@ -24,29 +24,7 @@ beforeAll(async () => {
   root = await demoDataset({ studies: 12, testStudies: 3 })
   workspace = await tempDir('ws')
   run = join(await tempDir('run'), 'cli-run')
-  const result = await cli([
-    '--workspace',
-    workspace,
-    'train',
-    root,
-    '--out',
-    run,
-    '--epochs',
-    '1',
-    '--image-size',
-    '128',
-    '--width-multiplier',
-    '0.25',
-    '--depth-multiplier',
-    '0.25',
-    '--batch-size',
-    '4',
-    '--val-fraction',
-    '0.25',
-    '--backend',
-    'wasm',
-    '--json'
-  ])
+  const result = await cli([...tinyTrainArgs(workspace, root, run), '--json'])
   if (result.code !== 0) throw new Error(`train failed (${result.code}): ${result.stderr}`)
 }, 300_000)
 
