@@ -39,7 +39,8 @@ export function predictionsDocument(set: PredictionSet) {
     coordinates: 'original DICOM pixels, corner form (x1, y1, x2, y2)',
     images: set.images,
     studies: set.studies,
-    errors: set.errors
+    errors: set.errors,
+    ...(set.ensemble ? { ensemble: set.ensemble } : {})
   }
 }
 

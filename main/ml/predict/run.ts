@@ -10,6 +10,10 @@ import { BatchLoader } from '../data/loader'
 import { samplesOf, type ImageSample } from '../data/samples'
 import { TensorCache, type DisplaySource } from '../data/tensor-cache'
 import type { Detector } from '../detect/detector'
+import { isEnsembleConfig, readEnsembleConfig } from '../ensemble/config'
+import { predictEnsemble, type EnsembleDescription } from '../ensemble/predict'
+import { isImportedRun } from '../imported/model-config'
+import { predictImportedRun, type ImportedModelDescription } from '../imported/predict'
 import { findCheckpoint, loadCheckpoint, type CheckpointMeta, type CheckpointName } from '../runs/checkpoint'
 import { readRunConfig } from '../runs/run-folder'
 import {
@@ -70,6 +74,10 @@ export interface PredictionSet {
   errors: FileError[]
   /** Study-class frequencies of the run's training split. */
   priors: StudyPriors
+  /** An ensemble's members and fusion (the boxes above are fused). */
+  ensemble?: EnsembleDescription
+  /** An imported run's ONNX model (format, source file), in place of a trained checkpoint. */
+  model?: ImportedModelDescription
 }
 
 /** The checkpoint to predict with: `best` when the run has one (unless `last` is asked for). */
@@ -99,6 +107,11 @@ export async function runPrediction(
   ctx: PredictContext = {}
 ): Promise<PredictionSet> {
   const config = await readRunConfig<RunConfigFile>(options.run)
+  // an ensemble predicts with each member through this same function, then fuses (ensemble/predict.ts)
+  if (isEnsembleConfig(config))
+    return predictEnsemble(options.run, await readEnsembleConfig(options.run), options, ctx, runPrediction)
+  // an imported ONNX model (imported/predict.ts) stands where the checkpoint would be loaded
+  if (isImportedRun(config)) return predictImportedRun(options, ctx, config)
   const checkpoint = await resolveCheckpoint(options.run, options.checkpoint)
   const backend = await initBackend(options.backend ?? config.train.backend ?? 'auto')
   const runtimeChoice = options.runtime ?? 'auto'
