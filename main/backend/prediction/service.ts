@@ -15,7 +15,7 @@ import { UserError, errorMessage } from '../../core/errors'
 import { writeJsonAtomic } from '../../core/fs-atomic'
 import type { PredictJob, PredictJobResult } from '../../ml/predict/job'
 import type { SplitChoice } from '../../ml/predict/run'
-import { chooseTruth, sameFolder, scorePredictions, type TruthChoice } from '../../ml/predict/truth-choice'
+import { chooseTruth, sameFolder, scorePredictions, trainedOnOf, type TruthChoice } from '../../ml/predict/truth-choice'
 import { readRunConfig } from '../../ml/runs/run-folder'
 import type { RunConfigFile } from '../../ml/train/run-record'
 import type { DatasetService } from '../datasets/service'
@@ -213,13 +213,13 @@ export class PredictionService {
   ): Promise<TruthChoice | null> {
     const config = await readRunConfig<RunConfigFile>(doc.run).catch(() => null)
     if (!config) return null
-    const trainedOn = { dataset: config.train.dataset, policy: config.train.policy }
+    const trainedOn = trainedOnOf(config)
     const allTest = doc.images.length > 0 && doc.images.every((i) => i.path.startsWith('test/'))
     // one image is reviewed against its own labels, as the viewer shows them
     const wanted =
       scope === 'test' || allTest
         ? 'test'
-        : scope !== 'image' && (await sameFolder(doc.dataset, trainedOn.dataset))
+        : scope !== 'image' && trainedOn.dataset !== '' && (await sameFolder(doc.dataset, trainedOn.dataset))
           ? 'val'
           : 'all'
     try {

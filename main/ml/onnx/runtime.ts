@@ -95,6 +95,51 @@ export interface SessionOptions {
   threads?: number
 }
 
+/**
+ * Opens `model` (a file or the bytes of an ONNX graph) on the first execution provider that works,
+ * recording every provider skipped or failing; the CPU provider's failure is the error.
+ */
+export async function openOrtSession(
+  ort: OrtModule,
+  model: string | Uint8Array,
+  options: SessionOptions & { fallbacks?: RuntimeFallback[] } = {}
+): Promise<{ session: Ort.InferenceSession; info: InferenceRuntimeInfo }> {
+  const threads = options.threads ?? availableParallelism()
+  const { providers, skipped } = candidateProviders(ort)
+  const fallbacks = [...(options.fallbacks ?? []), ...skipped]
+  for (const provider of providers) {
+    try {
+      const sessionOptions: Ort.InferenceSession.SessionOptions = {
+        executionProviders: [provider],
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+        // idle intra-op threads sleep instead of spinning: with two cores shared with decoding,
+        // the UI or other jobs, spinning threads starve the one doing work (measured at load 9 on
+        // 2 cores, EfficientDet-B0 256 px batch 8, 2 threads: 23 and 17 img/s spinning, 53 and 31 not)
+        extra: { session: { intra_op: { allow_spinning: '0' } } }
+      }
+      const session =
+        typeof model === 'string'
+          ? await ort.InferenceSession.create(model, sessionOptions)
+          : await ort.InferenceSession.create(model, sessionOptions)
+      const info: InferenceRuntimeInfo = {
+        name: 'onnxruntime',
+        version: ort.env.versions?.node ?? 'unknown',
+        device: provider === 'cpu' ? 'CPU' : provider.toUpperCase(),
+        executionProvider: provider,
+        threads,
+        fallbacks
+      }
+      return { session, info }
+    } catch (err) {
+      if (provider === 'cpu') throw err
+      fallbacks.push({ runtime: `onnxruntime ${provider}`, reason: firstLine(errorMessage(err)) })
+    }
+  }
+  throw new Error('unreachable: the CPU provider closes the list')
+}
+
 /** An ONNX Runtime session on a detector, answering the outputs Detector.predictWith decodes. */
 export class OnnxDetectorSession {
   private constructor(
@@ -111,36 +156,8 @@ export class OnnxDetectorSession {
     options: SessionOptions & { fallbacks?: RuntimeFallback[] } = {}
   ): Promise<OnnxDetectorSession> {
     const { bytes } = exportDetectorOnnx(detector)
-    const threads = options.threads ?? availableParallelism()
-    const { providers, skipped } = candidateProviders(ort)
-    const fallbacks = [...(options.fallbacks ?? []), ...skipped]
-    for (const provider of providers) {
-      try {
-        const session = await ort.InferenceSession.create(bytes, {
-          executionProviders: [provider],
-          intraOpNumThreads: threads,
-          interOpNumThreads: 1,
-          graphOptimizationLevel: 'all',
-          // idle intra-op threads sleep instead of spinning: with two cores shared with decoding,
-          // the UI or other jobs, spinning threads starve the one doing work (measured at load 9 on
-          // 2 cores, EfficientDet-B0 256 px batch 8, 2 threads: 23 and 17 img/s spinning, 53 and 31 not)
-          extra: { session: { intra_op: { allow_spinning: '0' } } }
-        })
-        const info: InferenceRuntimeInfo = {
-          name: 'onnxruntime',
-          version: ort.env.versions?.node ?? 'unknown',
-          device: provider === 'cpu' ? 'CPU' : provider.toUpperCase(),
-          executionProvider: provider,
-          threads,
-          fallbacks
-        }
-        return new OnnxDetectorSession(ort, session, detector.config.imageSize, info)
-      } catch (err) {
-        if (provider === 'cpu') throw err
-        fallbacks.push({ runtime: `onnxruntime ${provider}`, reason: firstLine(errorMessage(err)) })
-      }
-    }
-    throw new Error('unreachable: the CPU provider closes the list')
+    const { session, info } = await openOrtSession(ort, bytes, options)
+    return new OnnxDetectorSession(ort, session, detector.config.imageSize, info)
   }
 
   /** Every output of the graph for [batch, S, S, 1] images (NHWC floats in [0, 1]). */

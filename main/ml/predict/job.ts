@@ -4,6 +4,7 @@ import { assertOutputAllowed, datasetSource, inputSource, type ReadOnlySource } 
 import { readRunConfig } from '../runs/run-folder'
 import type { RunConfigFile } from '../train/trainer'
 import { runEvaluation, type EvaluateOptions, type Evaluation } from './evaluate'
+import { trainedOnOf } from './truth-choice'
 import { writeKaggleSubmission, writePredictions, type SubmissionOutcome } from './outputs'
 import { describeRuntime } from './runtime-info'
 import { runPrediction, type PredictContext, type PredictOptions, type PredictionSet } from './run'
@@ -70,11 +71,7 @@ export async function runPredictJob(job: PredictJob, ctx: PredictContext = {}): 
   await assertOutputsAllowed(job)
   if (job.kind === 'evaluate') {
     const config = await readRunConfig<RunConfigFile>(job.options.run)
-    const evaluation = await runEvaluation(
-      job.options,
-      { dataset: config.train.dataset, policy: config.train.policy },
-      ctx
-    )
+    const evaluation = await runEvaluation(job.options, trainedOnOf(config), ctx)
     if (job.predictions) await writePredictions(job.predictions, evaluation.predictions)
     const { predictions, ...rest } = evaluation
     return { ...summary(predictions, job.predictions ?? null, null), evaluation: rest }

@@ -40,6 +40,14 @@ export interface TrainedOn {
   policy: FilterPolicy
 }
 
+/**
+ * What a run's config.json says it was trained on; a run with no training of its own (an imported
+ * model) has no dataset here, so a labelled folder is scored on all its labelled images.
+ */
+export function trainedOnOf(config: { train?: { dataset: string; policy: FilterPolicy } }): TrainedOn {
+  return config.train ? { dataset: config.train.dataset, policy: config.train.policy } : { dataset: '', policy: 'keep-all' }
+}
+
 export interface TruthChoice {
   source: string
   studies: StudyLabel[]
@@ -93,7 +101,7 @@ export async function chooseTruth(
       `${options.dicomDir}: no labels to score against (need train_study_level.csv and train_image_level.csv, test_*_level.csv beside test/, or --study-csv/--image-csv)`
     )
   }
-  const ownDataset = await sameFolder(options.dicomDir, trainedOn.dataset)
+  const ownDataset = trainedOn.dataset !== '' && (await sameFolder(options.dicomDir, trainedOn.dataset))
   const split = wanted === 'all' || wanted === 'val' ? wanted : ownDataset ? 'val' : 'all'
   // the validation split is scored on the images validation used (the run's policy); a whole folder on all of them
   let kept = applyPolicy(dataset, split === 'val' ? trainedOn.policy : 'keep-all')
