@@ -6,6 +6,7 @@ import * as s from './schemas'
 import * as j from './jobs'
 import * as t from './training'
 import * as p from './predictions'
+import * as d from './dicomweb'
 import { TrainSettings } from '../training'
 
 interface JsonCall<Req extends z.ZodType = z.ZodType, Res extends z.ZodType = z.ZodType> {
@@ -135,6 +136,32 @@ export const calls = {
   openRun: json(z.strictObject({ path: s.FolderPath }), t.RunSummary),
   /** Deletes a run folder of the workspace (forgets an opened one); refused while it trains. */
   deleteRun: json(onRun, z.object({ deleted: z.boolean(), path: z.string() })),
+  /** Saved DICOMweb servers (never their passwords or tokens). */
+  pacsServers: json(none, z.array(d.PacsServer)),
+  /** Adds or updates a server; its password or token goes to the secret store (the OS keychain in the app). */
+  pacsSaveServer: json(d.PacsServerDraft, d.PacsServer),
+  /** Forgets a server and its secret; `removeCache` also deletes its retrieved studies. */
+  pacsDeleteServer: json(
+    z.strictObject({ serverId: d.PacsServerId, removeCache: z.boolean().optional() }),
+    z.object({ deleted: z.boolean(), cacheRemoved: z.boolean() })
+  ),
+  /** Checks a saved server, or a draft before saving it (a draft without a secret uses the stored one). */
+  pacsTest: json(
+    z.strictObject({ serverId: d.PacsServerId.optional(), draft: d.PacsServerDraft.optional() }),
+    d.PacsTestResult
+  ),
+  /** QIDO-RS study search; each row says whether the study is cached here already. */
+  pacsSearch: json(z.strictObject({ serverId: d.PacsServerId, query: d.PacsQuery }), d.PacsSearchResult),
+  /** The series of one study (QIDO-RS). */
+  pacsSeries: json(z.strictObject({ serverId: d.PacsServerId, studyUid: d.DicomUid }), z.array(d.PacsSeries)),
+  /**
+   * Retrieves studies (WADO-RS) into the server's cache as a job (progress in instances, `retrieve`
+   * events with bytes, cancel); open `datasetPath` with openDataset when it is done. A cancelled or
+   * failed study stays unmarked (incomplete) and the next retrieve resumes it.
+   */
+  pacsRetrieve: json(d.PacsRetrieveRequest, d.PacsRetrieveStarted),
+  /** The pulled datasets in the cache (of one server, or all) with each study's completion state. */
+  pacsCache: json(z.strictObject({ serverId: d.PacsServerId.optional() }), z.array(d.PacsCachedDataset)),
   /** Stored pixels for the viewer; `prefetch` marks a neighbour loaded ahead of need (it yields to the image shown). */
   imagePixels: binary(
     z.strictObject({ datasetId: s.DatasetId, imageId: s.ImageId, prefetch: z.boolean().optional() }),
@@ -207,3 +234,4 @@ export * from './schemas'
 export * from './jobs'
 export * from './training'
 export * from './predictions'
+export * from './dicomweb'

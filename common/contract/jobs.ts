@@ -4,11 +4,21 @@
 import { z } from 'zod'
 import { JobId, Progress } from './schemas'
 import { trainingEvents } from './training'
+import { RetrieveProgressEvent } from './dicomweb'
 
 export const JOB_STATES = ['queued', 'running', 'done', 'failed', 'cancelled'] as const
 export const JobState = z.enum(JOB_STATES)
 
-export const JOB_KINDS = ['open-dataset', 'demo', 'quality', 'train', 'predict', 'export', 'probe-backend'] as const
+export const JOB_KINDS = [
+  'open-dataset',
+  'demo',
+  'quality',
+  'train',
+  'predict',
+  'export',
+  'probe-backend',
+  'pacs-retrieve'
+] as const
 export const JobKind = z.enum(JOB_KINDS)
 
 export const JobInfo = z.object({
@@ -49,6 +59,7 @@ export const JobEvent = z.discriminatedUnion('name', [
   jobEvent('epoch', trainingEvents.epoch),
   jobEvent('samples', trainingEvents.samples),
   jobEvent('log', trainingEvents.log),
+  jobEvent('retrieve', RetrieveProgressEvent),
   jobEvent('end', JobEnd)
 ])
 export const JOB_EVENT_NAMES = JobEvent.options.map((option) => option.shape.name.value)

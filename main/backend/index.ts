@@ -14,6 +14,8 @@ import { validateFolder } from './folders'
 import { JobService } from './jobs/job-service'
 import type { WorkerLauncher } from './jobs/launcher'
 import { ExportService } from './export/service'
+import type { SecretStore } from './pacs/secrets'
+import { PacsService } from './pacs/service'
 import { PredictionService } from './prediction/service'
 import { datasetQuality } from './quality'
 import { RunsService } from './training/runs'
@@ -49,6 +51,8 @@ export interface BackendOptions {
   launcher?: WorkerLauncher
   /** Bound of the workspace's on-disk thumbnail cache; default 256 MB. */
   thumbnailCacheBytes?: number
+  /** Where DICOMweb passwords and tokens are kept: the OS keychain in the app, a 0600 file otherwise. */
+  secrets?: SecretStore
   logError?: (message: string) => void
 }
 
@@ -104,6 +108,7 @@ export function createBackend(options: BackendOptions): Backend {
   const training = new TrainingService({ workspace, jobs, datasets, runs })
   const predictions = new PredictionService({ workspace, jobs, datasets, runs })
   const exports = new ExportService({ workspace, jobs, datasets, runs, predictions, decoder })
+  const pacs = new PacsService({ workspace, jobs, secrets: options.secrets, logError })
   const session = (datasetId: string) => datasets.session(datasetId)
 
   const handlers: Handlers = {
@@ -155,6 +160,14 @@ export function createBackend(options: BackendOptions): Backend {
     readRun: ({ runId }) => runs.read(runId),
     openRun: ({ path }) => runs.open(path),
     deleteRun: ({ runId }) => runs.delete(runId),
+    pacsServers: () => pacs.list(),
+    pacsSaveServer: (draft) => pacs.save(draft),
+    pacsDeleteServer: ({ serverId, removeCache }) => pacs.delete(serverId, removeCache),
+    pacsTest: (request) => pacs.test(request),
+    pacsSearch: ({ serverId, query }) => pacs.search(serverId, query),
+    pacsSeries: ({ serverId, studyUid }) => pacs.series(serverId, studyUid),
+    pacsRetrieve: (request) => pacs.retrieve(request),
+    pacsCache: ({ serverId }) => pacs.cache(serverId),
     imagePixels: ({ datasetId, imageId, prefetch }) => viewer.pixels(datasetId, imageId, prefetch),
     imagePreview: ({ datasetId, imageId }) => viewer.preview(datasetId, imageId),
     thumbnail: ({ datasetId, imageId, size }) => viewer.thumbnail(datasetId, imageId, size)

@@ -12,6 +12,7 @@ export const DEFAULT_RETENTION: Record<JobEventName, Retention> = {
   epoch: { keep: 'thin', max: 5000 },
   samples: { keep: 'last' },
   log: { keep: 'recent', max: 300 },
+  retrieve: { keep: 'last' },
   end: { keep: 'last' }
 }
 

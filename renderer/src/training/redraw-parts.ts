@@ -15,6 +15,7 @@ export const PART_OF: Record<JobEventName, Part> = {
   epoch: 'epoch',
   samples: 'samples',
   log: 'log',
+  retrieve: 'meta',
   end: 'meta'
 }
 
