@@ -25,6 +25,14 @@ export type BackboneName = (typeof BACKBONE_NAMES)[number]
 export const HEAD_NAMES = ['efficientdet', 'fcos'] as const
 export type HeadName = (typeof HEAD_NAMES)[number]
 
+/**
+ * The study/none head: `global` is a Dense on the globally pooled backbone features; `spatial`
+ * also reads the stride-16 neck level with coordinate channels (x, y, |x|) through attention and max
+ * pooling, so it can tell central from peripheral and one opacity from several (main/ml/detect).
+ */
+export const STUDY_HEAD_NAMES = ['global', 'spatial'] as const
+export type StudyHeadName = (typeof STUDY_HEAD_NAMES)[number]
+
 export const PRESET_NAMES = ['tiny', 'standard'] as const
 export type PresetName = (typeof PRESET_NAMES)[number]
 
@@ -101,6 +109,8 @@ const strategyText = z.string().superRefine((text, ctx) => {
 export const TrainSettings = z.strictObject({
   preset: z.enum(PRESET_NAMES).optional(),
   head: z.enum(HEAD_NAMES).optional(),
+  /** The study/none head (see STUDY_HEAD_NAMES); default: main/ml/detect/config.ts DEFAULT_STUDY_HEAD. */
+  studyHead: z.enum(STUDY_HEAD_NAMES).optional(),
   backbone: z.enum(BACKBONE_NAMES).optional(),
   imageSize: z.number().int().min(32).max(4096).optional(),
   widthMultiplier: z.number().positive().max(4).optional(),

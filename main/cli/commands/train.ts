@@ -9,8 +9,10 @@ import {
   OPTIMIZER_NAMES,
   PRESET_NAMES,
   STRATEGY_HELP,
+  STUDY_HEAD_NAMES,
   type TrainArgs
 } from '../../../common/training'
+import { DEFAULT_STUDY_HEAD } from '../../ml/detect/config'
 import { trainingJob } from '../../backend/training/service'
 import { printJson, workspaceOf } from '../context'
 import { runCliJob } from '../jobs'
@@ -27,6 +29,7 @@ interface TrainCliOptions {
   out: string
   preset?: TrainArgs['preset']
   head?: TrainArgs['head']
+  studyHead?: TrainArgs['studyHead']
   backbone?: TrainArgs['backbone']
   imageSize?: number
   widthMultiplier?: number
@@ -73,6 +76,12 @@ export function registerTrain(program: Command): void {
       )
     )
     .addOption(new Option('--head <name>', 'detection head (default efficientdet)').choices(HEAD_NAMES))
+    .addOption(
+      new Option(
+        '--study-head <name>',
+        `study/none head: global (Dense on globally pooled features) or spatial (attention over the stride-16 level with position channels) (default ${DEFAULT_STUDY_HEAD})`
+      ).choices(STUDY_HEAD_NAMES)
+    )
     .addOption(
       new Option('--backbone <name>', 'backbone (default efficientnet-b0 scaled by the preset)').choices(
         BACKBONE_NAMES
@@ -171,6 +180,7 @@ export function registerTrain(program: Command): void {
         workspace: workspaceOf(cmd),
         preset: options.preset,
         head: options.head,
+        studyHead: options.studyHead,
         backbone: options.backbone,
         imageSize: options.imageSize,
         widthMultiplier: options.widthMultiplier,

@@ -6,12 +6,20 @@ import {
   BACKBONE_NAMES,
   HEAD_NAMES,
   PRESET_NAMES,
+  STUDY_HEAD_NAMES,
   type BackboneName,
   type HeadName,
-  type PresetName
+  type PresetName,
+  type StudyHeadName
 } from '../../../common/training'
 
-export { HEAD_NAMES, PRESET_NAMES, type HeadName, type PresetName }
+export { HEAD_NAMES, PRESET_NAMES, STUDY_HEAD_NAMES, type HeadName, type PresetName, type StudyHeadName }
+
+/**
+ * The study head of new detectors. A saved config without the field predates the spatial head and
+ * means `global` (detectorFromConfig), so old checkpoints load as they were trained.
+ */
+export const DEFAULT_STUDY_HEAD: StudyHeadName = 'global'
 
 export const BOX_LOSSES = ['smooth-l1', 'giou'] as const
 
@@ -30,6 +38,9 @@ export const DetectorConfigInputSchema = z
       .enum(BACKBONE_NAMES, { error: `unknown backbone; choose one of ${listOf(BACKBONE_NAMES)}` })
       .optional(),
     head: z.enum(HEAD_NAMES, { error: `unknown head; choose one of ${listOf(HEAD_NAMES)}` }).optional(),
+    studyHead: z
+      .enum(STUDY_HEAD_NAMES, { error: `unknown study head; choose one of ${listOf(STUDY_HEAD_NAMES)}` })
+      .optional(),
     /** Square model input side in pixels. */
     imageSize: z.number().int().min(32).max(4096).optional(),
     numClasses: z.number().int().min(1).max(100).optional(),
@@ -72,6 +83,7 @@ export interface DetectorConfig {
   preset: PresetName
   backbone: BackboneName
   head: HeadName
+  studyHead: StudyHeadName
   imageSize: number
   numClasses: number
   classes: string[]
@@ -161,6 +173,7 @@ export function resolveDetectorConfig(input: DetectorConfigInput = {}): Detector
     preset,
     backbone: given.backbone ?? base.backbone,
     head,
+    studyHead: given.studyHead ?? DEFAULT_STUDY_HEAD,
     imageSize: given.imageSize ?? base.imageSize,
     numClasses: given.numClasses ?? classes.length,
     classes,

@@ -10,16 +10,18 @@ import type { DetectorConfig } from './config'
 import { EfficientDetHead } from './efficientdet-head'
 import { FcosHead } from './fcos-head'
 import type { DetectionHead, HeadOutput } from './head'
-import { StudyHead } from './study-head'
+import { SPATIAL_STUDY_LEVEL, SpatialStudyHead } from './spatial-study-head'
+import { StudyHead, type ImageHeadOutput } from './study-head'
 
 export class DetectorNet extends Module {
   readonly backbone: Backbone
   readonly neck: BiFpn
   readonly head: DetectionHead & Module
-  readonly imageHead: StudyHead
+  readonly imageHead: StudyHead | SpatialStudyHead
 
   private readonly inputMean: number
   private readonly inputStd: number
+  private readonly minLevel: number
 
   constructor(config: DetectorConfig) {
     super()
@@ -35,6 +37,7 @@ export class DetectorNet extends Module {
       })
     )
     const { minLevel, maxLevel } = config
+    this.minLevel = minLevel
     this.neck = this.addChild(
       'neck',
       new BiFpn({
@@ -76,14 +79,28 @@ export class DetectorNet extends Module {
             }
           })
     )
-    this.imageHead = this.addChild('study', new StudyHead(this.backbone.pooledChannels, STUDY_CLASSES.length))
+    const pooledChannels = this.backbone.pooledChannels
+    this.imageHead = this.addChild(
+      'study',
+      config.studyHead === 'spatial'
+        ? new SpatialStudyHead({
+            levelChannels: config.neckChannels,
+            pooledChannels,
+            studyClasses: STUDY_CLASSES.length
+          })
+        : new StudyHead(pooledChannels, STUDY_CLASSES.length)
+    )
   }
 
-  /** [B, S, S, 1] images in [0, 1] -> head outputs and pooled backbone features. */
-  forward(images: tf.Tensor4D, options: ForwardOptions): { head: HeadOutput; pooled: tf.Tensor2D } {
+  /** [B, S, S, 1] images in [0, 1] -> detection head outputs and the study/none logits. */
+  forward(images: tf.Tensor4D, options: ForwardOptions): { head: HeadOutput; image: ImageHeadOutput } {
     const normalised = tf.div(tf.sub(images, this.inputMean), this.inputStd) as tf.Tensor4D
     const { features, pooled } = this.backbone.forward(normalised, options)
     const levels = this.neck.forward(features, options)
-    return { head: this.head.forward(levels, options), pooled }
+    const image =
+      this.imageHead instanceof SpatialStudyHead
+        ? this.imageHead.forward(levels[SPATIAL_STUDY_LEVEL - this.minLevel], pooled)
+        : this.imageHead.forward(pooled)
+    return { head: this.head.forward(levels, options), image }
   }
 }

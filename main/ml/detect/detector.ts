@@ -128,13 +128,9 @@ export class Detector {
     options: ForwardOptions = { training: true }
   ): DetectorLosses {
     const imageTargets = this.imageTargets(images, targets)
-    const { head, pooled } = this.net.forward(images, options)
+    const { head, image } = this.net.forward(images, options)
     const detection = this.net.head.loss(head, imageTargets)
-    const { study, none } = imageLevelLosses(
-      this.net.imageHead.forward(pooled),
-      targets.studyClass,
-      targets.hasOpacity
-    )
+    const { study, none } = imageLevelLosses(image, targets.studyClass, targets.hasOpacity)
     const c = this.config
     let total = tf.add(detection.cls, tf.mul(detection.box, c.boxLossWeight))
     if (detection.centerness) total = tf.add(total, detection.centerness)
@@ -202,8 +198,8 @@ export class Detector {
    * export emits exactly these. Call inside tf.tidy.
    */
   forwardOutputs(images: tf.Tensor4D): DetectorOutputs {
-    const { head, pooled } = this.net.forward(images, { training: false })
-    const { studyLogits, noneLogits } = this.net.imageHead.forward(pooled)
+    const { head, image } = this.net.forward(images, { training: false })
+    const { studyLogits, noneLogits } = image
     return {
       ...head,
       studyLogits,
@@ -457,8 +453,9 @@ export function createDetector(input: DetectorConfigInput = {}): Detector {
 
 /** A detector of the same architecture as one whose resolved `config` is given (weights: fresh). */
 export function detectorFromConfig(config: DetectorConfig): Detector {
-  const { preset, minLevel: _minLevel, ...rest } = config
-  return new Detector(resolveDetectorConfig({ preset, ...rest }))
+  const { preset, minLevel: _minLevel, studyHead, ...rest } = config
+  // configs saved before the spatial head existed had the global one
+  return new Detector(resolveDetectorConfig({ preset, ...rest, studyHead: studyHead ?? 'global' }))
 }
 
 /** Rebuilds a detector saved with Detector.save(); its predictions equal the saved model's. */

@@ -6,6 +6,12 @@ import { Module } from '../model/module'
 import { sumOverReplicas } from '../model/replica-sum'
 import { maskedSoftmaxCrossEntropy, sigmoidCrossEntropy } from './losses'
 
+export interface ImageHeadOutput {
+  studyLogits: tf.Tensor2D
+  noneLogits: tf.Tensor2D
+}
+
+/** The `global` study head (every run before the spatial head has this one). */
 export class StudyHead extends Module {
   readonly study: Dense
   readonly none: Dense
@@ -16,7 +22,7 @@ export class StudyHead extends Module {
     this.none = this.addChild('none', new Dense(pooledChannels, 1))
   }
 
-  forward(pooled: tf.Tensor2D): { studyLogits: tf.Tensor2D; noneLogits: tf.Tensor2D } {
+  forward(pooled: tf.Tensor2D): ImageHeadOutput {
     return { studyLogits: this.study.forward(pooled), noneLogits: this.none.forward(pooled) }
   }
 }
@@ -26,7 +32,7 @@ export class StudyHead extends Module {
  * opacity status is known (null entries are left out of each mean).
  */
 export function imageLevelLosses(
-  outputs: { studyLogits: tf.Tensor2D; noneLogits: tf.Tensor2D },
+  outputs: ImageHeadOutput,
   studyClass: Array<number | null>,
   hasOpacity: Array<boolean | null>
 ): { study: tf.Scalar; none: tf.Scalar } {

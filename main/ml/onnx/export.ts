@@ -3,11 +3,12 @@
 // preceding convolution exactly as ConvBn.forward folds them, depthwise convolutions as grouped Conv.
 // The graph takes the tfjs input ([B, S, S, 1] greyscale in [0, 1], NHWC) and answers the
 // detector's outputs (DetectorOutputs), so decoding, NMS and TTA stay the TypeScript ones.
-import type * as tf from '@tensorflow/tfjs-core'
+import * as tf from '@tensorflow/tfjs-core'
 import type { Detector } from '../detect/detector'
 import { BiFpn, BiFpnLayer, FusionNode } from '../detect/bifpn'
 import { EfficientDetHead } from '../detect/efficientdet-head'
 import { FcosHead } from '../detect/fcos-head'
+import { SPATIAL_STUDY_LEVEL, SpatialStudyHead } from '../detect/spatial-study-head'
 import type { StudyHead } from '../detect/study-head'
 import { SharedTower, TowerLayer } from '../detect/tower'
 import { StagedBackbone, type Backbone } from '../model/backbone'
@@ -69,7 +70,10 @@ export function exportDetectorOnnx(detector: Detector, metadata: Record<string, 
   const { features, top } = emitBackbone(g, net.backbone, input)
   const levels = emitNeck(g, net.neck, features)
   const outputs = emitHead(g, net.head, levels)
-  const study = emitStudyHead(g, net.imageHead, top)
+  const study =
+    net.imageHead instanceof SpatialStudyHead
+      ? emitSpatialStudyHead(g, net.imageHead, levels[SPATIAL_STUDY_LEVEL - config.minLevel], top)
+      : emitStudyHead(g, net.imageHead, top)
 
   const named: Array<{ name: string; shape: Array<number | string> }> = []
   const out = (value: string, name: string, shape: Array<number | string>) => {
@@ -339,17 +343,97 @@ function flattenLevels(g: GraphBuilder, outputs: FeatureMap[], per: number, path
   return flat.length === 1 ? flat[0] : g.node('Concat', flat, path, { axis: 1 })
 }
 
-/** StudyHead.forward on the globally average-pooled top features. */
-function emitStudyHead(g: GraphBuilder, head: StudyHead, top: FeatureMap) {
-  const pooled = g.node(
+/** The backbone's globally average-pooled top features, [B, C]. */
+function emitPooled(g: GraphBuilder, top: FeatureMap): string {
+  return g.node(
     'Flatten',
     [g.node('GlobalAveragePool', [top.name], 'backbone/pooled_map')],
     'backbone/pooled',
-    { axis: 1 }
+    {
+      axis: 1
+    }
   )
+}
+
+/** StudyHead.forward on the globally average-pooled top features. */
+function emitStudyHead(g: GraphBuilder, head: StudyHead, top: FeatureMap) {
+  const pooled = emitPooled(g, top)
   return {
     studyLogits: emitDense(g, head.study, pooled, 'study/study'),
     noneLogits: emitDense(g, head.none, pooled, 'study/none')
+  }
+}
+
+/**
+ * SpatialStudyHead.forward. The coordinate channels are the same for every image, so the conv's
+ * response to them is a constant [1, hidden, H, W] map added with broadcasting (a Concat would need
+ * the batch size); attention is Softmax over positions and a batched MatMul, as in tfjs.
+ */
+function emitSpatialStudyHead(g: GraphBuilder, head: SpatialStudyHead, level: FeatureMap, top: FeatureMap) {
+  const { height, width } = level
+  const positions = height * width
+  const conv = emitConv(g, head.conv, level, 'study/conv', null, 'linear')
+  const response = tf.tidy(
+    () => tf.transpose(head.coordinateResponse(height, width), [0, 3, 1, 2]).dataSync() as Float32Array
+  )
+  const coords = g.constant('study/coords_response', [1, head.hidden, height, width], response)
+  const hidden: FeatureMap = {
+    ...conv,
+    name: g.node('Relu', [g.node('Add', [conv.name, coords], 'study/conv_coords')], 'study/relu')
+  }
+  const logits = emitConv(g, head.attention, hidden, 'study/attention', null, 'linear')
+  const weights = g.node(
+    'Softmax',
+    [
+      g.node(
+        'Reshape',
+        [logits.name, g.int64s('study/attention_shape', [0, head.heads, positions])],
+        'study/attention_flat'
+      )
+    ],
+    'study/attention_weights',
+    { axis: 2 }
+  )
+  const flat = g.node(
+    'Transpose',
+    [
+      g.node(
+        'Reshape',
+        [hidden.name, g.int64s('study/hidden_shape', [0, head.hidden, positions])],
+        'study/hidden_flat'
+      )
+    ],
+    'study/hidden_positions',
+    { perm: [0, 2, 1] }
+  )
+  const attended = g.node(
+    'Reshape',
+    [
+      g.node('MatMul', [weights, flat], 'study/attended_maps'),
+      g.int64s('study/attended_shape', [0, head.heads * head.hidden])
+    ],
+    'study/attended'
+  )
+  const maxPooled = g.node(
+    'Flatten',
+    [g.node('GlobalMaxPool', [hidden.name], 'study/max_map')],
+    'study/max',
+    {
+      axis: 1
+    }
+  )
+  const meanPooled = g.node(
+    'Flatten',
+    [g.node('GlobalAveragePool', [hidden.name], 'study/mean_map')],
+    'study/mean',
+    { axis: 1 }
+  )
+  const features = g.node('Concat', [attended, maxPooled, meanPooled, emitPooled(g, top)], 'study/features', {
+    axis: 1
+  })
+  return {
+    studyLogits: emitDense(g, head.study, features, 'study/study'),
+    noneLogits: emitDense(g, head.none, features, 'study/none')
   }
 }
 

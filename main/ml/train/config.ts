@@ -10,6 +10,7 @@ import {
   type BACKEND_CHOICES,
   type HEAD_NAMES,
   type PRESET_NAMES,
+  type STUDY_HEAD_NAMES,
   type TrainArgs
 } from '../../../common/training'
 import { DEFAULT_AUGMENT, type AugmentConfig } from '../data/augment'
@@ -26,6 +27,7 @@ export interface TrainConfig {
   detector: {
     preset?: (typeof PRESET_NAMES)[number]
     head?: (typeof HEAD_NAMES)[number]
+    studyHead?: (typeof STUDY_HEAD_NAMES)[number]
     backbone?: (typeof BACKBONE_NAMES)[number]
     imageSize: number
     widthMultiplier?: number
@@ -122,6 +124,7 @@ export function resolveTrainConfig(input: TrainArgs): TrainConfig {
     detector: {
       preset: args.preset,
       head: args.head,
+      studyHead: args.studyHead,
       backbone: args.backbone,
       imageSize: pick('imageSize', args.imageSize, 256, 'the tiny preset trains at usable speed on a CPU'),
       widthMultiplier: args.widthMultiplier,
@@ -235,6 +238,7 @@ function comparable(config: TrainConfig, key: string): unknown {
       return config.ema !== null
     case 'preset':
     case 'head':
+    case 'studyHead':
     case 'backbone':
     case 'imageSize':
     case 'widthMultiplier':

@@ -10,6 +10,7 @@ import {
   OPTIMIZER_NAMES,
   PRESET_NAMES,
   STRATEGY_HELP,
+  STUDY_HEAD_NAMES,
   TrainSettings
 } from '../../../common/training'
 
@@ -26,6 +27,7 @@ export interface FieldSpec {
 export const FORM_FIELDS = [
   'preset',
   'head',
+  'studyHead',
   'backbone',
   'imageSize',
   'epochs',
@@ -59,6 +61,12 @@ export const FIELD_SPECS: Record<FormField, FieldSpec> = {
     help: 'tiny: ~1M parameters, trains on a laptop CPU; standard: the full-width model'
   },
   head: { label: 'Head', kind: 'select', choices: HEAD_NAMES },
+  studyHead: {
+    label: 'Study head',
+    kind: 'select',
+    choices: STUDY_HEAD_NAMES,
+    help: 'spatial: attention over the stride-16 features with position channels (where and how many opacities); global: pooled features only'
+  },
   backbone: { label: 'Backbone', kind: 'select', choices: BACKBONE_NAMES },
   imageSize: { label: 'Image size (px)', kind: 'int', help: 'EfficientDet: a multiple of 128' },
   epochs: { label: 'Epochs', kind: 'int' },

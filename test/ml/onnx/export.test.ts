@@ -3,7 +3,7 @@
 // after the TypeScript decoding and NMS.
 import * as tf from '@tensorflow/tfjs-core'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { BACKBONE_NAMES, HEAD_NAMES } from '../../../common/training'
+import { BACKBONE_NAMES, HEAD_NAMES, STUDY_HEAD_NAMES } from '../../../common/training'
 import {
   createDetector,
   type Detector,
@@ -109,14 +109,15 @@ function expectSamePredictions(onnx: ImagePrediction[], tfjs: ImagePrediction[])
 
 const PAIRS = HEAD_NAMES.flatMap((head) => BACKBONE_NAMES.map((backbone) => ({ head, backbone })))
 
-describe('ONNX export of every head x backbone', () => {
-  let seed = 1
+describe.each(STUDY_HEAD_NAMES)('ONNX export of every head x backbone, %s study head', (studyHead) => {
+  let seed = studyHead === 'global' ? 1 : 101
   for (const { head, backbone } of PAIRS) {
     const pairSeed = seed++
     it(`${head} + ${backbone}: ONNX Runtime outputs and final boxes equal tfjs's`, async () => {
       const detector = createDetector({
         head,
         backbone,
+        studyHead,
         imageSize: SIZE,
         widthMultiplier: 0.25,
         depthMultiplier: 0.25,
@@ -148,6 +149,8 @@ describe('ONNX export of every head x backbone', () => {
         // the outputs are not trivially constant: the comparison above has something to compare
         const scores = tfjs.scores
         expect(Math.max(...scores) - Math.min(...scores)).toBeGreaterThan(0.1)
+        const studyLogits = tfjs.studyLogits
+        expect(Math.max(...studyLogits) - Math.min(...studyLogits)).toBeGreaterThan(0.01)
 
         const options = { scoreThreshold: 0.3, maxDetections: 20, flipTta: true }
         const viaTfjs = await detector.predict(tf.tensor4d(input, [BATCH, SIZE, SIZE, 1]), options)
