@@ -107,9 +107,9 @@ export class MBConv extends Module {
     this.project = this.addChild('project', new ConvBn(new Conv2d(filters, outFilters, 1), 'linear'))
     this.residual = stride === 1 && inFilters === outFilters
     if (this.expandConv)
-      nameSources(this.expandConv, `${sourcePrefix}expand_conv`, `${sourcePrefix}expand_bn`)
-    nameSources(this.depthwise, `${sourcePrefix}dwconv`, `${sourcePrefix}bn`)
-    nameSources(this.project, `${sourcePrefix}project_conv`, `${sourcePrefix}project_bn`)
+      this.expandConv.setSourceNames(`${sourcePrefix}expand_conv`, `${sourcePrefix}expand_bn`)
+    this.depthwise.setSourceNames(`${sourcePrefix}dwconv`, `${sourcePrefix}bn`)
+    this.project.setSourceNames(`${sourcePrefix}project_conv`, `${sourcePrefix}project_bn`)
   }
 
   forward(x: tf.Tensor4D, options: ForwardOptions): tf.Tensor4D {
@@ -118,11 +118,6 @@ export class MBConv extends Module {
     y = this.project.forward(y, options)
     return this.residual ? tf.add(x, dropPath(y, this.dropRate, options)) : y
   }
-}
-
-function nameSources(block: ConvBn, conv: string, bn: string): void {
-  block.conv.sourceName = conv
-  block.bn.sourceName = bn
 }
 
 export class EfficientNet extends StagedBackbone {
@@ -145,7 +140,7 @@ export class EfficientNet extends StagedBackbone {
       'stem',
       new ConvBn(new Conv2d(options.inputChannels, filters(32), 3, { stride: 2 }), 'swish')
     )
-    nameSources(this.stem, 'stem_conv', 'stem_bn')
+    this.stem.setSourceNames('stem_conv', 'stem_bn')
 
     const totalBlocks = B0_STAGES.reduce((n, s) => n + repeats(s.repeats), 0)
     B0_STAGES.forEach((stage, stageIndex) => {
@@ -177,6 +172,6 @@ export class EfficientNet extends StagedBackbone {
       'top',
       new ConvBn(new Conv2d(filters(B0_STAGES[6].outFilters), this.pooledChannels, 1), 'swish')
     )
-    nameSources(this.top, 'top_conv', 'top_bn')
+    this.top.setSourceNames('top_conv', 'top_bn')
   }
 }

@@ -277,6 +277,12 @@ export class ConvBn extends Module {
     this.bn = this.addChild(names.bn ?? 'bn', new BatchNorm(conv.outChannels, bnOptions))
   }
 
+  /** Names the Keras layers holding this conv's and this norm's pretrained weights. */
+  setSourceNames(conv: string, bn: string): void {
+    this.conv.sourceName = conv
+    this.bn.sourceName = bn
+  }
+
   forward(x: tf.Tensor4D, options: ForwardOptions): tf.Tensor4D {
     if (this.bn.usesBatchStats(options))
       return this.bn.forwardActivated(this.conv.forward(x), options, this.activation)

@@ -45,9 +45,9 @@ export class InvertedResidual extends Module {
     )
     this.project = this.addChild('project', new ConvBn(new Conv2d(hidden, outChannels, 1), 'linear'))
     this.residual = stride === 1 && inChannels === outChannels
-    if (this.expandConv) nameSources(this.expandConv, `${sourcePrefix}expand`, `${sourcePrefix}expand_BN`)
-    nameSources(this.depthwise, `${sourcePrefix}depthwise`, `${sourcePrefix}depthwise_BN`)
-    nameSources(this.project, `${sourcePrefix}project`, `${sourcePrefix}project_BN`)
+    if (this.expandConv) this.expandConv.setSourceNames(`${sourcePrefix}expand`, `${sourcePrefix}expand_BN`)
+    this.depthwise.setSourceNames(`${sourcePrefix}depthwise`, `${sourcePrefix}depthwise_BN`)
+    this.project.setSourceNames(`${sourcePrefix}project`, `${sourcePrefix}project_BN`)
   }
 
   forward(x: tf.Tensor4D, options: ForwardOptions): tf.Tensor4D {
@@ -55,11 +55,6 @@ export class InvertedResidual extends Module {
     y = this.project.forward(this.depthwise.forward(y, options), options)
     return this.residual ? tf.add(x, y) : y
   }
-}
-
-function nameSources(block: ConvBn, conv: string, bn: string): void {
-  block.conv.sourceName = conv
-  block.bn.sourceName = bn
 }
 
 export class MobileNetV2 extends StagedBackbone {
@@ -79,7 +74,7 @@ export class MobileNetV2 extends StagedBackbone {
       'stem',
       new ConvBn(new Conv2d(options.inputChannels, channels, 3, { stride: 2 }), 'relu6')
     )
-    nameSources(this.stem, 'Conv1', 'bn_Conv1')
+    this.stem.setSourceNames('Conv1', 'bn_Conv1')
 
     STAGES.forEach(([expansion, c, repeats, stride], stageIndex) => {
       this.stageStarts.push(this.blocks.length)
@@ -105,6 +100,6 @@ export class MobileNetV2 extends StagedBackbone {
     // Keras keeps 1280 for alpha <= 1 (the pooled features stay rich for thin networks)
     this.pooledChannels = alpha > 1 ? makeDivisible(1280 * alpha) : 1280
     this.top = this.addChild('top', new ConvBn(new Conv2d(channels, this.pooledChannels, 1), 'relu6'))
-    nameSources(this.top, 'Conv_1', 'Conv_1_bn')
+    this.top.setSourceNames('Conv_1', 'Conv_1_bn')
   }
 }

@@ -1,10 +1,14 @@
 // Imports pretrained weights from a local TF.js Layers model (model.json + binary shards), matching
-// Keras layer names to modules' `sourceName`s (or an explicit mapping). A 3-channel first conv is
-// summed over its input channels for greyscale input.
+// Keras layer names to modules' `sourceName`s (or an explicit mapping file). A 3-channel first conv
+// is summed over its input channels for greyscale input; a conv bias before a batch norm (Keras'
+// ResNet) is folded into that norm's moving mean. Every backbone layer must be found and every shape
+// must fit, or the import fails naming what did not: a silently half-loaded backbone would train
+// with the wrong recipe (pretrained learning rate and freezing on random weights).
 import { readFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
 import { FileReadError, UserError, errorMessage } from '../../core/errors'
+import { ConvBn } from './layers'
 import type { Module } from './module'
 import { sameShape, type WeightTensor } from './weights'
 
@@ -20,18 +24,21 @@ interface ManifestGroup {
   weights: ManifestWeight[]
 }
 
-/** Reads every float weight of a TF.js Layers model, keyed by its manifest name (e.g. `stem_conv/kernel`). */
-export async function readLayersModelWeights(modelJsonPath: string): Promise<Map<string, WeightTensor>> {
-  let manifest: { weightsManifest?: ManifestGroup[] }
+async function readJson(path: string, what: string): Promise<Record<string, unknown>> {
   try {
-    manifest = JSON.parse(await readFile(modelJsonPath, 'utf8'))
+    return JSON.parse(await readFile(path, 'utf8'))
   } catch (err) {
     const reason =
       (err as NodeJS.ErrnoException).code === 'ENOENT'
         ? 'file not found'
-        : `not a readable model.json (${errorMessage(err)})`
-    throw new FileReadError(modelJsonPath, reason)
+        : `not a readable ${what} (${errorMessage(err)})`
+    throw new FileReadError(path, reason)
   }
+}
+
+/** Reads every float weight of a TF.js Layers model, keyed by its manifest name (e.g. `stem_conv/kernel`). */
+export async function readLayersModelWeights(modelJsonPath: string): Promise<Map<string, WeightTensor>> {
+  const manifest = (await readJson(modelJsonPath, 'model.json')) as { weightsManifest?: ManifestGroup[] }
   if (!Array.isArray(manifest.weightsManifest)) {
     throw new FileReadError(modelJsonPath, 'no weightsManifest: not a TF.js Layers model.json')
   }
@@ -95,95 +102,224 @@ function halfToFloat(h: number): number {
 export interface ImportOptions {
   /** Source layer name -> module path (e.g. `{ conv1: 'backbone/stem/conv' }`), for models whose names differ. */
   mapping?: Record<string, string>
+  /** Accept a backbone whose layers are only partly in the source (the rest keep their random init). */
+  partial?: boolean
+}
+
+/**
+ * A layer-name mapping file, given instead of a model.json where the source's layer names are not
+ * the ones this backbone's Keras counterpart uses (e.g. a ResNet-18 port: Keras ships no ResNet-18):
+ * `{ "model": "resnet18/model.json", "layers": { "res2a_branch2a": "backbone/layer1/blocks.0/conv1/conv", ... },
+ *    "partial": false }`; `model` is relative to the mapping file.
+ */
+export interface LayerMappingFile {
+  model: string
+  layers: Record<string, string>
+  partial?: boolean
 }
 
 export interface ImportReport {
   source: string
+  /** The mapping file the source and layer names came from, when one was given. */
+  mappingFile: string | null
   /** Source layers whose weights were loaded, with the module each went to. */
   matched: Array<{ sourceLayer: string; module: string }>
   /** Source layers with weights that no module claims (e.g. Keras' classifier or Normalization). */
   unmatchedSourceLayers: string[]
-  /** Modules expecting pretrained weights that the source lacks (they keep their random init). */
+  /** Modules expecting pretrained weights that the source lacks (only with `partial`: they keep their init). */
   missingModules: string[]
-  shapeMismatches: Array<{ weight: string; sourceShape: number[]; modelShape: number[] }>
   /** Weights whose RGB input channels were summed into the single greyscale channel. */
   greyscaleAdapted: string[]
+  /** Conv biases (Keras' ResNet convs have them, ours do not) folded into the next batch norm's moving mean. */
+  foldedBiases: string[]
+  /** Weights of matched layers that no variable takes (neither loaded nor folded). */
+  ignoredWeights: string[]
   importedValues: number
 }
 
-/** Loads matching weights into `root`'s modules; never fails on a partial match, it reports it. */
+/**
+ * Loads `path` into `root`'s modules: a TF.js Layers model.json, or a layer-mapping file naming one.
+ * Throws a UserError naming the file when a shape does not fit, nothing matches, or (unless partial)
+ * a module expecting pretrained weights finds none.
+ */
 export async function importLayersModel(
   root: Module,
-  modelJsonPath: string,
+  path: string,
   options: ImportOptions = {}
 ): Promise<ImportReport> {
+  const { modelJsonPath, mappingFile, mapping, partial } = await resolveSource(path, options)
   const source = await readLayersModelWeights(modelJsonPath)
   const bySourceName = new Map<string, [string, Module]>()
   const byPath = new Map<string, Module>()
-  for (const [path, module] of root.modules()) {
-    byPath.set(path, module)
-    if (module.sourceName) bySourceName.set(module.sourceName, [path, module])
+  for (const [modulePath, module] of root.modules()) {
+    byPath.set(modulePath, module)
+    if (module.sourceName) bySourceName.set(module.sourceName, [modulePath, module])
   }
-  for (const [layer, path] of Object.entries(options.mapping ?? {})) {
-    if (!byPath.has(path))
-      throw new UserError(`pretrained mapping ${layer} -> ${path}: the model has no module ${path}`)
+  for (const [layer, modulePath] of Object.entries(mapping)) {
+    if (!byPath.has(modulePath))
+      throw new UserError(
+        `${mappingFile ?? 'pretrained mapping'}: ${layer} -> ${modulePath}: the model has no module ${modulePath}`
+      )
   }
+
+  const report: ImportReport = {
+    source: modelJsonPath,
+    mappingFile,
+    matched: [],
+    unmatchedSourceLayers: [],
+    missingModules: [],
+    greyscaleAdapted: [],
+    foldedBiases: [],
+    ignoredWeights: [],
+    importedValues: 0
+  }
+  const targets = new Map<Module, string>()
+  const planned: Array<{
+    layer: string
+    modulePath: string
+    module: Module
+    weights: Array<[string, WeightTensor]>
+  }> = []
+  for (const [layer, layerWeights] of groupByLayer(source)) {
+    const target: [string, Module] | undefined = Object.hasOwn(mapping, layer)
+      ? [mapping[layer], byPath.get(mapping[layer])!]
+      : bySourceName.get(layer)
+    if (!target) {
+      report.unmatchedSourceLayers.push(layer)
+      continue
+    }
+    planned.push({ layer, modulePath: target[0], module: target[1], weights: layerWeights })
+    targets.set(target[1], layer)
+  }
+  checkShapes(planned, modelJsonPath)
+
+  const biases: Array<[modulePath: string, Module, WeightTensor]> = []
+  for (const { layer, modulePath, module, weights } of planned) {
+    const variables = new Map(module.ownVariables().map((v) => [v.name, v.variable]))
+    for (const [weightName, weight] of weights) {
+      const variable = variables.get(weightName)
+      if (!variable) {
+        if (weightName === 'bias') biases.push([modulePath, module, weight])
+        else report.ignoredWeights.push(`${layer}/${weightName}`)
+        continue
+      }
+      let values = weight.values
+      if (!sameShape(weight.shape, variable.shape)) {
+        values = sumInputChannels(weight)
+        report.greyscaleAdapted.push(`${modulePath}/${weightName}`)
+      }
+      variable.assign(tf.tensor(values, variable.shape, 'float32'))
+      report.importedValues += values.length
+    }
+    report.matched.push({ sourceLayer: layer, module: modulePath })
+  }
+  // after every layer: the batch norm a bias folds into may come later in the file
+  for (const [modulePath, module, bias] of biases) {
+    if (foldBias(root, module, bias)) report.foldedBiases.push(`${modulePath}/bias`)
+    else report.ignoredWeights.push(`${targets.get(module)}/bias`)
+  }
+
+  for (const [sourceName, [modulePath, module]] of bySourceName)
+    if (!targets.has(module)) report.missingModules.push(`${modulePath} (${sourceName})`)
+  if (!report.matched.length)
+    throw new UserError(
+      `${modelJsonPath}: no layer matches this backbone's layer names (its layers: ${preview(report.unmatchedSourceLayers)}); ` +
+        'give a mapping file (see "Pretrained backbones" in the README)'
+    )
+  if (report.missingModules.length && !partial)
+    throw new UserError(
+      `${modelJsonPath}: ${report.missingModules.length} backbone layer(s) have no weights there: ${preview(report.missingModules)} ` +
+        '(another variant or width? a mapping file with "partial": true imports the rest)'
+    )
+  return report
+}
+
+async function resolveSource(
+  path: string,
+  options: ImportOptions
+): Promise<{
+  modelJsonPath: string
+  mappingFile: string | null
+  mapping: Record<string, string>
+  partial: boolean
+}> {
+  const json = await readJson(path, 'model.json or layer-mapping file')
+  if (Array.isArray(json.weightsManifest) || !('layers' in json || 'model' in json))
+    return {
+      modelJsonPath: path,
+      mappingFile: null,
+      mapping: options.mapping ?? {},
+      partial: options.partial ?? false
+    }
+  const file = json as Partial<LayerMappingFile>
+  const layersOk =
+    file.layers !== null &&
+    typeof file.layers === 'object' &&
+    Object.values(file.layers).every((v) => typeof v === 'string')
+  if (typeof file.model !== 'string' || !layersOk)
+    throw new FileReadError(
+      path,
+      'a layer-mapping file needs "model" (the model.json, relative to this file) and "layers" ({ source layer: module path })'
+    )
+  return {
+    modelJsonPath: resolve(dirname(path), file.model),
+    mappingFile: path,
+    mapping: { ...file.layers, ...options.mapping },
+    partial: options.partial ?? file.partial === true
+  }
+}
+
+/** `a/b/stem_conv/kernel` -> layer `stem_conv`, weight `kernel`. */
+function groupByLayer(source: Map<string, WeightTensor>): Map<string, Array<[string, WeightTensor]>> {
   const layers = new Map<string, Array<[weightName: string, WeightTensor]>>()
   for (const [name, weight] of source) {
     const parts = name.split('/')
     const layer = parts.length >= 2 ? parts[parts.length - 2] : name
     layers.set(layer, [...(layers.get(layer) ?? []), [parts[parts.length - 1], weight]])
   }
+  return layers
+}
 
-  const report: ImportReport = {
-    source: modelJsonPath,
-    matched: [],
-    unmatchedSourceLayers: [],
-    missingModules: [],
-    shapeMismatches: [],
-    greyscaleAdapted: [],
-    importedValues: 0
-  }
-  const filled = new Set<Module>()
-  for (const [layer, layerWeights] of layers) {
-    const mappedPath = options.mapping?.[layer]
-    const target: [string, Module] | undefined =
-      mappedPath !== undefined ? [mappedPath, byPath.get(mappedPath)!] : bySourceName.get(layer)
-    if (!target) {
-      report.unmatchedSourceLayers.push(layer)
-      continue
-    }
-    const [path, module] = target
+/** Every weight that has a variable must fit it (or be an RGB stem for a greyscale one), before anything is assigned. */
+function checkShapes(
+  planned: Array<{
+    layer: string
+    modulePath: string
+    module: Module
+    weights: Array<[string, WeightTensor]>
+  }>,
+  modelJsonPath: string
+): void {
+  const problems: string[] = []
+  for (const { layer, modulePath, module, weights } of planned) {
     const variables = new Map(module.ownVariables().map((v) => [v.name, v.variable]))
-    let loaded = false
-    for (const [weightName, weight] of layerWeights) {
+    for (const [weightName, weight] of weights) {
       const variable = variables.get(weightName)
-      if (!variable) continue
-      let values = weight.values
-      if (!sameShape(weight.shape, variable.shape)) {
-        if (!isRgbToGrey(weight.shape, variable.shape)) {
-          report.shapeMismatches.push({
-            weight: `${path}/${weightName}`,
-            sourceShape: weight.shape,
-            modelShape: [...variable.shape]
-          })
-          continue
-        }
-        values = sumInputChannels(weight)
-        report.greyscaleAdapted.push(`${path}/${weightName}`)
-      }
-      variable.assign(tf.tensor(values, variable.shape, 'float32'))
-      report.importedValues += values.length
-      loaded = true
+      if (!variable || sameShape(weight.shape, variable.shape) || isRgbToGrey(weight.shape, variable.shape))
+        continue
+      problems.push(
+        `layer ${layer} weight ${weightName} has shape [${weight.shape.join(', ')}] but ${modulePath}/${weightName} needs [${variable.shape.join(', ')}]`
+      )
     }
-    if (loaded) {
-      report.matched.push({ sourceLayer: layer, module: path })
-      filled.add(module)
-    } else report.unmatchedSourceLayers.push(layer)
   }
-  for (const [sourceName, [path, module]] of bySourceName)
-    if (!filled.has(module)) report.missingModules.push(`${path} (${sourceName})`)
-  return report
+  if (problems.length)
+    throw new UserError(
+      `${modelJsonPath}: ${problems.length} weight(s) do not fit this backbone (another variant, width or input size?): ${preview(problems, '; ')}`
+    )
+}
+
+/** A conv bias b before a batch norm: BN(conv(x) + b) = BN(conv(x)) with the moving mean lowered by b. */
+function foldBias(root: Module, conv: Module, bias: WeightTensor): boolean {
+  const owner = root.modules().find(([, m]) => m instanceof ConvBn && m.conv === conv)?.[1] as
+    ConvBn | undefined
+  if (!owner || bias.values.length !== owner.bn.channels) return false
+  const { movingMean } = owner.bn
+  movingMean.assign(tf.sub(movingMean, tf.tensor1d(bias.values)))
+  return true
+}
+
+function preview(items: string[], separator = ', '): string {
+  return items.slice(0, 5).join(separator) + (items.length > 5 ? ` (and ${items.length - 5} more)` : '')
 }
 
 /** A conv kernel [k, k, 3, out] feeding a [k, k, 1, out] greyscale stem. */

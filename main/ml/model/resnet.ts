@@ -1,5 +1,8 @@
 // ResNet-18/34 (He et al. 2016) with basic blocks and a width multiplier. Plain convolutions only,
-// so it trains on backends that lack depthwise-convolution gradients.
+// so it trains on backends that lack depthwise-convolution gradients. Keras ships no basic-block
+// ResNet; layers carry the names keras.applications' resnet.py gives its blocks (`conv1_conv`,
+// `conv2_block1_1_conv`, `_2_`, `_0_` for the shortcut, `_bn` for the norms), which Keras ports of
+// ResNet-18/34 written in that style use; other names import through a mapping file (pretrained.ts).
 import * as tf from '@tensorflow/tfjs-core'
 import {
   Backbone,
@@ -21,7 +24,7 @@ export class BasicBlock extends Module {
   readonly conv2: ConvBn
   readonly shortcut: ConvBn | null
 
-  constructor(inChannels: number, outChannels: number, stride: number) {
+  constructor(inChannels: number, outChannels: number, stride: number, sourcePrefix: string) {
     super()
     this.conv1 = this.addChild(
       'conv1',
@@ -32,6 +35,9 @@ export class BasicBlock extends Module {
     this.shortcut = projects
       ? this.addChild('shortcut', new ConvBn(new Conv2d(inChannels, outChannels, 1, { stride }), 'linear'))
       : null
+    this.conv1.setSourceNames(`${sourcePrefix}_1_conv`, `${sourcePrefix}_1_bn`)
+    this.conv2.setSourceNames(`${sourcePrefix}_2_conv`, `${sourcePrefix}_2_bn`)
+    this.shortcut?.setSourceNames(`${sourcePrefix}_0_conv`, `${sourcePrefix}_0_bn`)
   }
 
   forward(x: tf.Tensor4D, options: ForwardOptions): tf.Tensor4D {
@@ -43,13 +49,19 @@ export class BasicBlock extends Module {
 export class ResNetStage extends Module {
   readonly blocks: BasicBlock[] = []
 
-  constructor(inChannels: number, outChannels: number, count: number, stride: number) {
+  /** `sourceName`: Keras' stack name, `conv2` for the first stage. */
+  constructor(inChannels: number, outChannels: number, count: number, stride: number, sourceName: string) {
     super()
     for (let i = 0; i < count; i++) {
       this.blocks.push(
         this.addChild(
           `blocks.${i}`,
-          new BasicBlock(i === 0 ? inChannels : outChannels, outChannels, i === 0 ? stride : 1)
+          new BasicBlock(
+            i === 0 ? inChannels : outChannels,
+            outChannels,
+            i === 0 ? stride : 1,
+            `${sourceName}_block${i + 1}`
+          )
         )
       )
     }
@@ -73,10 +85,14 @@ export class ResNet extends Backbone {
       'stem',
       new ConvBn(new Conv2d(options.inputChannels, channels[0], 7, { stride: 2 }), 'relu')
     )
+    this.stem.setSourceNames('conv1_conv', 'conv1_bn')
     let inChannels = channels[0]
     BLOCKS[depth].forEach((count, i) => {
       this.layers.push(
-        this.addChild(`layer${i + 1}`, new ResNetStage(inChannels, channels[i], count, i === 0 ? 1 : 2))
+        this.addChild(
+          `layer${i + 1}`,
+          new ResNetStage(inChannels, channels[i], count, i === 0 ? 1 : 2, `conv${i + 2}`)
+        )
       )
       this.featureChannels.set(4 << i, channels[i])
       inChannels = channels[i]

@@ -1,50 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-backend-cpu'
 import { FileReadError, UserError } from '../../../main/core/errors'
 import { createDetector } from '../../../main/ml/detect'
+import { writeLayersModel as writeModelFile, type LayersModelWeight } from './layers-model-file'
 
 let dir: string
-
-/** Writes a TF.js Layers model.json whose float32 weights are split over two shard files. */
-async function writeLayersModel(
-  name: string,
-  weights: Array<{
-    name: string
-    shape: number[]
-    values: number[]
-    dtype?: string
-    quantization?: object
-    bytes?: Uint8Array
-  }>
-): Promise<string> {
-  const parts = weights.map((w) => w.bytes ?? new Uint8Array(Float32Array.from(w.values).buffer))
-  const all = Buffer.concat(parts)
-  const half = Math.floor(all.length / 2)
-  await writeFile(join(dir, `${name}-shard1of2.bin`), all.subarray(0, half))
-  await writeFile(join(dir, `${name}-shard2of2.bin`), all.subarray(half))
-  const manifest = {
-    format: 'layers-model',
-    modelTopology: {},
-    weightsManifest: [
-      {
-        paths: [`${name}-shard1of2.bin`, `${name}-shard2of2.bin`],
-        weights: weights.map((w) => ({
-          name: w.name,
-          shape: w.shape,
-          dtype: w.dtype ?? 'float32',
-          ...(w.quantization ? { quantization: w.quantization } : {})
-        }))
-      }
-    ]
-  }
-  const path = join(dir, `${name}.json`)
-  await writeFile(path, JSON.stringify(manifest))
-  return path
-}
+const writeLayersModel = (name: string, weights: LayersModelWeight[]) => writeModelFile(dir, name, weights)
 
 const range = (n: number, scale = 1) => Array.from({ length: n }, (_, i) => (i - n / 2) * scale)
 
@@ -61,7 +26,7 @@ describe('importing a TF.js Layers model', () => {
   // widthMultiplier 0.25 gives a B0 stem of 8 channels, so a small fake Keras model fits it
   const config = { widthMultiplier: 0.25, depthMultiplier: 0.25, imageSize: 128 }
 
-  it('loads weights by Keras layer name, sums an RGB stem into greyscale and reports what did not match', async () => {
+  it('loads weights by Keras layer name, sums an RGB stem into greyscale and reports what did not match (partial)', async () => {
     const rgbStem = range(3 * 3 * 3 * 8, 0.01)
     const gammaQuantised = Uint8Array.from([0, 1, 2, 3, 4, 5, 6, 7])
     const path = await writeLayersModel('efficientnetb0', [
@@ -74,24 +39,20 @@ describe('importing a TF.js Layers model', () => {
         bytes: gammaQuantised
       },
       { name: 'stem_bn/moving_mean', shape: [8], values: range(8) },
-      { name: 'block1a_dwconv/depthwise_kernel', shape: [3, 3, 16, 1], values: range(144) },
       { name: 'predictions/kernel', shape: [8, 10], values: range(80) }
     ])
     const detector = createDetector(config)
-    const report = await detector.importPretrained(path)
+    // the rest of the backbone is missing from this file: refused unless partial
+    await expect(detector.importPretrained(path)).rejects.toThrow(
+      /efficientnetb0\.json: \d+ backbone layer\(s\) have no weights there: backbone\/blocks\.0\/dwconv\/conv \(block1a_dwconv\)/
+    )
+    const report = await detector.importPretrained(path, { partial: true })
 
     expect(report.matched).toEqual([
       { sourceLayer: 'stem_conv', module: 'backbone/stem/conv' },
       { sourceLayer: 'stem_bn', module: 'backbone/stem/bn' }
     ])
-    expect(report.unmatchedSourceLayers).toEqual(['block1a_dwconv', 'predictions'])
-    expect(report.shapeMismatches).toEqual([
-      {
-        weight: 'backbone/blocks.0/dwconv/conv/depthwise_kernel',
-        sourceShape: [3, 3, 16, 1],
-        modelShape: [3, 3, 8, 1]
-      }
-    ])
+    expect(report.unmatchedSourceLayers).toEqual(['predictions'])
     expect(report.greyscaleAdapted).toEqual(['backbone/stem/conv/kernel'])
     expect(report.missingModules).toContain('backbone/blocks.0/dwconv/conv (block1a_dwconv)')
 
@@ -113,15 +74,49 @@ describe('importing a TF.js Layers model', () => {
       { name: 'my_first_conv/kernel', shape: [3, 3, 1, 8], values: range(72) }
     ])
     const detector = createDetector(config)
-    const report = await detector.importPretrained(path, { mapping: { my_first_conv: 'backbone/stem/conv' } })
+    const report = await detector.importPretrained(path, {
+      mapping: { my_first_conv: 'backbone/stem/conv' },
+      partial: true
+    })
     expect(report.matched).toEqual([{ sourceLayer: 'my_first_conv', module: 'backbone/stem/conv' }])
     expect(Array.from(detector.getWeights().get('backbone/stem/conv/kernel')!.values)).toEqual(range(72))
     await expect(
       detector.importPretrained(path, { mapping: { my_first_conv: 'backbone/nope' } })
     ).rejects.toThrow(
       new UserError(
-        'pretrained mapping my_first_conv -> backbone/nope: the model has no module backbone/nope'
+        'pretrained mapping: my_first_conv -> backbone/nope: the model has no module backbone/nope'
       )
+    )
+    detector.dispose()
+  })
+
+  it('refuses a weight whose shape does not fit, naming the layer and both shapes, before loading anything', async () => {
+    const path = await writeLayersModel('wider', [
+      { name: 'stem_bn/gamma', shape: [8], values: range(8) },
+      { name: 'stem_conv/kernel', shape: [3, 3, 3, 16], values: range(3 * 3 * 3 * 16) }
+    ])
+    const detector = createDetector({ ...config, seed: 7 })
+    const initial = detector.getWeights().get('backbone/stem/bn/gamma')!.values
+    await expect(detector.importPretrained(path, { partial: true })).rejects.toThrow(
+      new UserError(
+        `${path}: 1 weight(s) do not fit this backbone (another variant, width or input size?): ` +
+          'layer stem_conv weight kernel has shape [3, 3, 3, 16] but backbone/stem/conv/kernel needs [3, 3, 1, 8]'
+      )
+    )
+    // nothing was assigned, not even the layer that fitted
+    expect(Array.from(detector.getWeights().get('backbone/stem/bn/gamma')!.values)).toEqual(
+      Array.from(initial)
+    )
+    detector.dispose()
+  })
+
+  it('names the file when nothing matches the backbone', async () => {
+    const path = await writeLayersModel('unrelated', [
+      { name: 'dense_1/kernel', shape: [4, 2], values: range(8) }
+    ])
+    const detector = createDetector(config)
+    await expect(detector.importPretrained(path)).rejects.toThrow(
+      `${path}: no layer matches this backbone's layer names (its layers: dense_1)`
     )
     detector.dispose()
   })
