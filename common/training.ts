@@ -37,6 +37,18 @@ export const PRESET_NAMES = ['tiny', 'standard'] as const
 export type PresetName = (typeof PRESET_NAMES)[number]
 
 export const OPTIMIZER_NAMES = ['adamw', 'adam', 'sgd'] as const
+
+/**
+ * How the best epoch is chosen: `smoothed` (the mean of the validation score over the epoch and the
+ * two before it, ties to the lower validation loss), `final` (the epoch's own score) or `loss` (the
+ * lowest validation loss). A score on a handful of validation studies jumps by 0.2 from one epoch to
+ * the next; the mean of three is a plateau, not a lucky spike.
+ */
+export const BEST_BY_CHOICES = ['smoothed', 'final', 'loss'] as const
+export type BestBy = (typeof BEST_BY_CHOICES)[number]
+
+/** Folds of `cxr-studio train --folds K`. */
+export const MAX_FOLDS = 20
 export type OptimizerName = (typeof OPTIMIZER_NAMES)[number]
 
 /** Fine-tuning strategies, as Lightning Flash names them: which backbone stages train in which epoch. */
@@ -131,6 +143,17 @@ export const TrainSettings = z.strictObject({
   gradClip: z.number().min(0).optional(),
   strategy: strategyText.optional(),
   valFraction: z.number().min(0).lt(1).optional(),
+  /** At least this many validation studies per study class (at most half of the class); 0: the fraction alone. */
+  valMinPerClass: z.number().int().min(0).optional(),
+  /** Stratified k-fold by study: K folds (with `fold`, this run validates on fold `fold`, 0-based). */
+  folds: z.number().int().min(2).max(MAX_FOLDS).optional(),
+  fold: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_FOLDS - 1)
+    .optional(),
+  bestBy: z.enum(BEST_BY_CHOICES).optional(),
   seed: z.number().int().optional(),
   backend: z.enum(BACKEND_CHOICES).optional(),
   timeLimitMinutes: z.number().positive().optional(),

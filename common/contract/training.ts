@@ -3,6 +3,7 @@
 // field added here is added everywhere at once.
 import { z } from 'zod'
 import { SCORED_CLASSES, STUDY_CLASSES } from '../domain'
+import { BEST_BY_CHOICES } from '../training'
 import { OpacityBox } from './schemas'
 
 /** A measured number; NaN and infinities pass (a diverging loss is a fact to show, not a schema error). */
@@ -31,9 +32,7 @@ export const BackendInfo = z.object({
   package: z.string(),
   /** WASM only: whether the SIMD build runs, and which kernels CXR Studio added or replaced. */
   simd: z.boolean().optional(),
-  kernels: z
-    .array(z.object({ kernelName: z.string(), action: z.enum(['added', 'replaced']) }))
-    .optional()
+  kernels: z.array(z.object({ kernelName: z.string(), action: z.enum(['added', 'replaced']) })).optional()
 })
 
 /** A faster inference runtime or provider that was not used, and why. */
@@ -68,6 +67,8 @@ export const EpochRecord = z.object({
   studyMap: Scalar.nullable(),
   imageMap: Scalar.nullable(),
   final: Scalar.nullable(),
+  /** The final score averaged over this and the scored epochs before it (common/best-epoch.ts); absent in older runs. */
+  finalSmoothed: Scalar.nullable().optional(),
   /** Learning rate at the epoch's last step. */
   lr: Scalar,
   /** Wall-clock seconds of this epoch (training + validation). */
@@ -84,7 +85,12 @@ export const BestScore = z.object({
   metric: z.enum(['final', 'val/total']),
   value: Scalar,
   /** The epoch's validation loss: breaks ties of the score (absent in runs of older versions). */
-  valLoss: Scalar.nullable().optional()
+  valLoss: Scalar.nullable().optional(),
+  /** The rule that picked it (--best-by; absent in runs of older versions, which used `final`). */
+  rule: z.enum(BEST_BY_CHOICES).optional(),
+  /** Under `smoothed`: the compared mean of the final score, and the epochs it averages. */
+  smoothed: Scalar.optional(),
+  smoothedEpochs: z.array(z.number().int()).optional()
 })
 
 export const TRAIN_STATUSES = ['completed', 'cancelled', 'time-limit', 'early-stopped'] as const
@@ -206,6 +212,8 @@ export const RunStatusFile = z.object({
   /** This session's epoch cap (null: until its time limit) and time limit; a resume may change both. */
   epochsPlanned: z.number().int().nullable().optional(),
   timeLimitMinutes: z.number().nullable().optional(),
+  /** The best epoch so far, the rule that picked it and its raw and smoothed scores. */
+  best: BestScore.nullable().optional(),
   error: z.string().nullable()
 })
 
@@ -236,6 +244,13 @@ export const RunSummary = z.object({
   epochsPlanned: z.number().int().nullable(),
   timeLimitMinutes: z.number().nullable(),
   best: BestScore.nullable(),
+  /** A run of kind `imported` (an ONNX model trained elsewhere): its format and source file; no training. */
+  imported: z
+    .object({ format: z.string(), source: z.string(), sha256: z.string(), inputSize: z.number().int() })
+    .nullable()
+    .optional(),
+  /** A fold run of `cxr-studio train --folds K`: the fold it validates on (0-based) of K. */
+  fold: z.object({ index: z.number().int(), count: z.number().int() }).nullable().optional(),
   /** Training seconds over all sessions. */
   durationSeconds: Scalar.nullable(),
   /** Why it failed, or why the folder cannot be read. */
@@ -269,7 +284,10 @@ export const RunName = z
   .string()
   .min(1)
   .max(80)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash and underscore, starting with a letter or digit')
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+    'letters, digits, dot, dash and underscore, starting with a letter or digit'
+  )
 
 export const TrainingStarted = z.object({ jobId: z.string(), runId: RunId, runDir: z.string() })
 
@@ -291,7 +309,10 @@ export const TrainingCheck = z.object({
 export const BackendProbe = z.object({
   auto: BackendInfo,
   /** Explicit choices: available, or why not. */
-  choices: z.record(z.enum(['tensorflow', 'wasm', 'cpu']), z.object({ available: z.boolean(), reason: z.string() }))
+  choices: z.record(
+    z.enum(['tensorflow', 'wasm', 'cpu']),
+    z.object({ available: z.boolean(), reason: z.string() })
+  )
 })
 
 export type RunId = z.infer<typeof RunId>

@@ -37,7 +37,10 @@ export function runIdOf(runDir: string): string {
   } catch {
     // the parent does not exist yet: the path as given
   }
-  return createHash('sha1').update(join(parent, basename(absolute))).digest('hex').slice(0, 16)
+  return createHash('sha1')
+    .update(join(parent, basename(absolute)))
+    .digest('hex')
+    .slice(0, 16)
 }
 
 interface RunFiles {
@@ -131,8 +134,13 @@ export async function summarizeRun(
         : train && train.timeLimitMinutes === null
           ? train.epochs
           : null,
-    timeLimitMinutes: status?.timeLimitMinutes !== undefined ? status.timeLimitMinutes : (train?.timeLimitMinutes ?? null),
+    timeLimitMinutes:
+      status?.timeLimitMinutes !== undefined ? status.timeLimitMinutes : (train?.timeLimitMinutes ?? null),
     best: trainer?.best ?? null,
+    fold:
+      train?.folds && train.fold !== null && train.fold !== undefined
+        ? { index: train.fold, count: train.folds }
+        : null,
     durationSeconds: trainer ? trainer.elapsedMs / 1000 : (history.at(-1)?.elapsed ?? null),
     // a queued run has no folder yet: nothing is wrong with it
     error: job?.error ?? status?.error ?? (live(job) ? null : files.error)

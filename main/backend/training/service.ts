@@ -17,7 +17,7 @@ import { UserError, errorMessage } from '../../core/errors'
 import { splitByStudy } from '../../core/export/split'
 import { trainingImages } from '../../ml/data/samples'
 import { resolveDetectorConfig } from '../../ml/detect/config'
-import { resolveTrainConfig } from '../../ml/train/config'
+import { DEFAULT_VAL_MIN_PER_CLASS, resolveTrainConfig } from '../../ml/train/config'
 import type { DatasetService } from '../datasets/service'
 import { validateFile } from '../folders'
 import type { JobHandle, JobService } from '../jobs/job-service'
@@ -72,7 +72,12 @@ export class TrainingService {
     }
     let defaults: Record<string, string> = {}
     try {
-      const config = resolveTrainConfig({ ...settings, dataset: session.dataset.root, out: '-', workspace: '-' })
+      const config = resolveTrainConfig({
+        ...settings,
+        dataset: session.dataset.root,
+        out: '-',
+        workspace: '-'
+      })
       defaults = config.defaults
       resolveDetectorConfig({ ...config.detector })
     } catch (err) {
@@ -85,9 +90,13 @@ export class TrainingService {
   /** Which backend `auto` gets here and why, probed once in a worker (tfjs stays out of this process). */
   probe(): Promise<BackendProbe> {
     this.probing ??= this.options.jobs
-      .startWorker<BackendProbe>({ kind: 'probe-backend', title: 'Probing the tfjs backends' }, 'predict-worker', {
-        kind: 'probe-backend'
-      })
+      .startWorker<BackendProbe>(
+        { kind: 'probe-backend', title: 'Probing the tfjs backends' },
+        'predict-worker',
+        {
+          kind: 'probe-backend'
+        }
+      )
       .result.catch((err) => {
         this.probing = null
         throw err
@@ -151,8 +160,14 @@ export class TrainingService {
     const empty = Object.fromEntries(STUDY_CLASSES.map((c) => [c, 0]))
     try {
       const kept = trainingImages(dataset, settings.policy ?? 'keep-boxed')
+      const fold =
+        settings.folds !== undefined && settings.fold !== undefined && settings.fold < settings.folds
+          ? { count: settings.folds, index: settings.fold }
+          : undefined
       const { valStudyIds } = splitByStudy(kept, dataset.studies, {
         valFraction: settings.valFraction ?? 0.1,
+        valMinPerClass: settings.valMinPerClass ?? DEFAULT_VAL_MIN_PER_CLASS,
+        fold,
         seed: settings.seed ?? 42
       })
       const perClass = { ...empty }
@@ -194,7 +209,10 @@ function validSettings(raw: unknown, errors: FieldError[]): TrainSettings {
     const keys = issue.code === 'unrecognized_keys' ? issue.keys : [field]
     for (const key of keys) {
       bad.add(key)
-      errors.push({ field: key, message: issue.code === 'unrecognized_keys' ? 'not a training setting' : issue.message })
+      errors.push({
+        field: key,
+        message: issue.code === 'unrecognized_keys' ? 'not a training setting' : issue.message
+      })
     }
   }
   if (bad.has('settings') || typeof raw !== 'object' || raw === null) return {}
@@ -213,7 +231,9 @@ function defaultRunName(settings: TrainSettings): string {
 function fieldOf(message: string): string {
   const option = /--([a-z-]+)/.exec(message)?.[1] ?? /invalid training argument (\w+)/.exec(message)?.[1]
   if (!option) return /image.?size/i.test(message) ? 'imageSize' : 'settings'
-  return option.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()).replace(/^timeLimit$/, 'timeLimitMinutes')
+  return option
+    .replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())
+    .replace(/^timeLimit$/, 'timeLimitMinutes')
 }
 
 function dedupe(errors: FieldError[]): FieldError[] {

@@ -1,10 +1,13 @@
 import { Option, type Command } from 'commander'
 import { resolve } from 'node:path'
 import { FILTER_POLICIES } from '../../../common/dataset'
-import type { EpochEvent, TrainStartEvent } from '../../../common/contract'
+import { describeBestRule } from '../../../common/best-epoch'
+import type { EpochEvent, TrainResult, TrainStartEvent } from '../../../common/contract'
 import {
   BACKBONE_NAMES,
   BACKEND_CHOICES,
+  BEST_BY_CHOICES,
+  MAX_FOLDS,
   HEAD_NAMES,
   OPTIMIZER_NAMES,
   PRESET_NAMES,
@@ -13,7 +16,9 @@ import {
   type TrainArgs
 } from '../../../common/training'
 import { DEFAULT_STUDY_HEAD } from '../../ml/detect/config'
+import { trainAllFolds } from '../../backend/training/folds'
 import { trainingJob } from '../../backend/training/service'
+import { foldsTable } from '../../ml/runs/folds'
 import { printJson, workspaceOf } from '../context'
 import { runCliJob } from '../jobs'
 import {
@@ -46,6 +51,10 @@ interface TrainCliOptions {
   gradClip?: number
   strategy?: string
   valFraction?: number
+  valMinPerClass?: number
+  folds?: number
+  fold?: number
+  bestBy?: TrainArgs['bestBy']
   seed?: number
   backend?: TrainArgs['backend']
   timeLimit?: number
@@ -137,6 +146,23 @@ export function registerTrain(program: Command): void {
       'fraction of studies per class held out for validation (default 0.1)',
       fraction
     )
+    .option(
+      '--val-min-per-class <n>',
+      'at least this many validation studies per study class, at most half of the class (default 4; 0: the fraction alone)',
+      nonNegativeInteger
+    )
+    .option(
+      '--folds <k>',
+      `stratified k-fold by study (2-${MAX_FOLDS}): with --fold i, train on the other folds and validate on fold i; without --fold, train the K folds one after another into <out>/fold-<i>/ and write <out>/folds.json`,
+      positiveInteger
+    )
+    .option('--fold <i>', 'the fold (0-based) this run validates on; needs --folds', nonNegativeInteger)
+    .addOption(
+      new Option(
+        '--best-by <rule>',
+        'which epoch is checkpoints/best: smoothed (default: the mean validation score of the epoch and the 2 before it), final (its own score) or loss (lowest validation loss); ties go to the lower validation loss'
+      ).choices(BEST_BY_CHOICES)
+    )
     .option('--seed <n>', 'seed of the split, initialisation, order and augmentation (default 42)', integer)
     .addOption(
       new Option('--backend <name>', 'tfjs backend (default auto: tensorflow, else wasm, else cpu)').choices(
@@ -197,6 +223,10 @@ export function registerTrain(program: Command): void {
         gradClip: options.gradClip,
         strategy: options.strategy,
         valFraction: options.valFraction,
+        valMinPerClass: options.valMinPerClass,
+        folds: options.folds,
+        fold: options.fold,
+        bestBy: options.bestBy,
         seed: options.seed,
         backend: options.backend,
         timeLimitMinutes: options.timeLimit,
@@ -207,38 +237,17 @@ export function registerTrain(program: Command): void {
         ema: options.ema === false ? false : undefined,
         resume: options.resume
       }
-      let untilClock = false
-      const result = await runCliJob((jobs) => trainingJob(jobs, args), (event, progress) => {
-        if (event.name === 'start') {
-          const start: TrainStartEvent = event.payload
-          untilClock = start.untilTimeLimit
-          const epochs = untilClock
-            ? `epochs from ${start.startEpoch} until the ${start.timeLimitMinutes}-minute limit`
-            : `epochs ${start.startEpoch}-${start.epochs}`
-          progress.stop()
-          process.stderr.write(
-            `${start.resumed ? 'resuming' : 'training'} on ${start.backend.name} (${start.backend.device}): ${start.trainImages} train / ${start.valImages} validation images, ` +
-              `${start.stepsPerEpoch} steps per epoch, ${epochs}, ${(start.parameters.total / 1e6).toFixed(2)}M parameters\n`
-          )
-          if (start.valImages === 0)
-            process.stderr.write(
-              'warning: no validation images (raise --val-fraction): no metric and no best checkpoint\n'
-            )
-        } else if (event.name === 'epoch') {
-          const e: EpochEvent = event.payload
-          progress.stop()
-          process.stderr.write(
-            `epoch ${untilClock ? e.epoch : `${e.epoch}/${e.epochs}`}: loss ${f4(e.train.total)} val ${f4(e.val?.total)} | final ${f4(e.final)} study mAP ${f4(e.studyMap)} ` +
-              `opacity ${f4(e.ap.opacity)} none ${f4(e.ap.none)} | ${e.seconds.toFixed(0)} s${e.improved ? ' *best*' : ''}\n`
-          )
-        }
-      })
+      if (args.folds !== undefined && args.fold === undefined) {
+        await trainFolds({ ...args, folds: args.folds }, dir, options)
+        return
+      }
+      const result = await trainOneRun(args)
       if (options.json) {
         printJson(result)
         return
       }
       const best = result.best
-        ? `best ${result.best.metric} ${result.best.value.toFixed(4)} at epoch ${result.best.epoch}`
+        ? `best epoch ${result.best.epoch}: ${describeBestRule(result.best)}`
         : 'no validation score'
       process.stdout.write(
         `${result.status}: ${result.epochsCompleted} epoch(s), ${result.globalStep} steps; ${best}\n` +
@@ -248,4 +257,69 @@ export function registerTrain(program: Command): void {
             : `continue with: cxr-studio train ${dir} --out ${options.out} --resume\n`)
       )
     })
+}
+
+/** One run as a job, its start and epochs drawn on stderr. */
+function trainOneRun(args: TrainArgs): Promise<TrainResult> {
+  let untilClock = false
+  return runCliJob(
+    (jobs) => trainingJob(jobs, args),
+    (event, progress) => {
+      if (event.name === 'start') {
+        const start: TrainStartEvent = event.payload
+        untilClock = start.untilTimeLimit
+        const epochs = untilClock
+          ? `epochs from ${start.startEpoch} until the ${start.timeLimitMinutes}-minute limit`
+          : `epochs ${start.startEpoch}-${start.epochs}`
+        progress.stop()
+        process.stderr.write(
+          `${start.resumed ? 'resuming' : 'training'} on ${start.backend.name} (${start.backend.device}): ${start.trainImages} train / ${start.valImages} validation images, ` +
+            `${start.stepsPerEpoch} steps per epoch, ${epochs}, ${(start.parameters.total / 1e6).toFixed(2)}M parameters\n`
+        )
+        if (start.valImages === 0)
+          process.stderr.write(
+            'warning: no validation images (raise --val-fraction): no metric and no best checkpoint\n'
+          )
+      } else if (event.name === 'epoch') {
+        const e: EpochEvent = event.payload
+        progress.stop()
+        process.stderr.write(
+          `epoch ${untilClock ? e.epoch : `${e.epoch}/${e.epochs}`}: loss ${f4(e.train.total)} val ${f4(e.val?.total)} | final ${f4(e.final)} study mAP ${f4(e.studyMap)} ` +
+            `opacity ${f4(e.ap.opacity)} none ${f4(e.ap.none)} | ${e.seconds.toFixed(0)} s${e.improved ? ' *best*' : ''}\n`
+        )
+      }
+    }
+  )
+}
+
+/** `--folds K` without `--fold`: the K fold runs in turn, then folds.json and its table. */
+async function trainFolds(
+  args: TrainArgs & { folds: number },
+  dir: string,
+  options: TrainCliOptions
+): Promise<void> {
+  const outcome = await trainAllFolds(
+    args,
+    (step) => trainOneRun(step.args),
+    (step) =>
+      process.stderr.write(
+        step.action === 'done'
+          ? `fold ${step.fold}/${step.folds - 1}: already trained in ${step.args.out}\n`
+          : `fold ${step.fold}/${step.folds - 1}: ${step.action === 'resume' ? 'resuming' : 'training'} in ${step.args.out} (validates on fold ${step.fold})\n`
+      )
+  )
+  if (!outcome.done) {
+    process.stdout.write(
+      `${outcome.result.status} in fold ${outcome.fold}: no folds.json yet\n` +
+        `continue with: cxr-studio train ${dir} --out ${options.out} --folds ${args.folds} --resume\n`
+    )
+    return
+  }
+  if (options.json) {
+    printJson(outcome.summary)
+    return
+  }
+  process.stdout.write(
+    `${args.folds} folds (best epoch by ${outcome.summary.bestBy}):\n${foldsTable(outcome.summary)}summary: ${outcome.path}\n`
+  )
 }

@@ -5,7 +5,7 @@ import type { Dataset, FilterPolicy, ImageLabel, StudyLabel } from '../../../com
 import { STUDY_CLASSES, type FileError, type ProgressListener, type StudyClass } from '../../../common/domain'
 import { openDataset } from '../../core/dataset'
 import { workspaceDecodedCacheConfig, type DecodedCacheConfig } from '../../core/dicom/decoded-cache/store'
-import { splitByStudy } from '../../core/export/split'
+import { splitByStudy, stratumCounts, type StratumCounts } from '../../core/export/split'
 import { samplesOf, trainingImages, type ImageSample } from './samples'
 import { TensorCache, type DisplaySource } from './tensor-cache'
 
@@ -25,6 +25,8 @@ export interface TrainingData {
   val: ImageSample[]
   trainStudies: string[]
   valStudies: string[]
+  /** Studies per class (or 'unlabelled') on each side of the split, before undecodable images drop out. */
+  studiesPerClass: StratumCounts
   cache: TensorCache
   fingerprint: DatasetFingerprint
   /** Study-class frequencies of the training split (for the box-majority study rule). */
@@ -40,6 +42,10 @@ export interface PrepareOptions {
   imageSize: number
   policy: FilterPolicy
   valFraction: number
+  /** The floor of validation studies per study class (core/export/split.ts valCount). */
+  valMinPerClass?: number
+  /** Validate on one fold of a stratified k-fold partition instead of a fraction. */
+  fold?: { count: number; index: number } | null
   seed: number
   source: DisplaySource
   onProgress?: ProgressListener
@@ -57,8 +63,12 @@ export async function prepareTrainingData(root: string, options: PrepareOptions)
   const kept = trainingImages(dataset, options.policy)
   const valIds = options.valStudies
     ? new Set(options.valStudies)
-    : splitByStudy(kept, dataset.studies, { valFraction: options.valFraction, seed: options.seed })
-        .valStudyIds
+    : splitByStudy(kept, dataset.studies, {
+        valFraction: options.valFraction,
+        seed: options.seed,
+        valMinPerClass: options.valMinPerClass,
+        fold: options.fold ?? undefined
+      }).valStudyIds
   // images missing from the tensor cache are decoded through the workspace's decoded-pixel cache, so a
   // run at another image size (or after a preprocessing change) reads them back instead of decoding
   options.source.useDecodedCache?.(await decodedCacheOf(options.workspace))
@@ -95,6 +105,7 @@ export async function prepareTrainingData(root: string, options: PrepareOptions)
     val,
     trainStudies: [...new Set(train.map((s) => s.studyId))].sort(),
     valStudies: [...new Set(val.map((s) => s.studyId))].sort(),
+    studiesPerClass: stratumCounts(kept, dataset.studies, valIds),
     cache,
     fingerprint: fingerprintOf(dataset, all, options.policy),
     classPriors,

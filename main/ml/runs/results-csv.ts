@@ -12,7 +12,9 @@
 //   metrics/final     the competition score (= final), the second metric panel of plot_results
 //   val/<part>_loss   mean validation loss part
 //   lr/pg0            learning rate at the epoch's last step (one parameter group)
-// then the competition columns as before (ap/<class>, studyMap, imageMap, final) and epoch_time,
+// then the competition columns as before (ap/<class>: the AP of each of the six classes every epoch,
+// studyMap, imageMap, final), final_smoothed (the mean final score of this and the two epochs before
+// it, what --best-by smoothed compares: common/best-epoch.ts) and epoch_time,
 // the wall-clock seconds of the epoch. No precision, recall or mAP50-95 columns: the validation
 // computes only the competition metric (AP at IoU 0.5).
 import { SCORED_CLASSES } from '../../../common/domain'
@@ -46,6 +48,7 @@ function columns(lossKeys: readonly string[]): Column[] {
     { name: 'studyMap', value: (r) => r.studyMap },
     { name: 'imageMap', value: (r) => r.imageMap },
     { name: 'final', value: (r) => r.final },
+    { name: 'final_smoothed', value: (r) => r.finalSmoothed },
     { name: 'epoch_time', value: (r) => r.seconds }
   ]
 }

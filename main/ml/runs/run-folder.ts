@@ -36,6 +36,12 @@ export interface RunHeader {
 export interface RunSplit {
   seed: number
   valFraction: number
+  /** The floor of validation studies per study class (absent in runs of older versions). */
+  valMinPerClass?: number
+  /** The k-fold position of a fold run: validated on fold `index` of `count`. */
+  fold?: { count: number; index: number } | null
+  /** Studies per class (or 'unlabelled') on each side. */
+  studiesPerClass?: { train: Record<string, number>; val: Record<string, number> }
   trainStudies: string[]
   valStudies: string[]
 }

@@ -35,8 +35,15 @@ export class RunStatusWriter {
     private readonly plan: { epochsPlanned: number | null; timeLimitMinutes: number | null }
   ) {}
 
-  write(state: RunStatusFile['state'], change: { epochs?: number; error?: string } = {}): Promise<void> {
+  /** The best epoch as last reported (null until one is). */
+  private best: RunStatusFile['best'] = null
+
+  write(
+    state: RunStatusFile['state'],
+    change: { epochs?: number; error?: string; best?: RunStatusFile['best'] } = {}
+  ): Promise<void> {
     this.epochs = change.epochs ?? this.epochs
+    if (change.best !== undefined) this.best = change.best
     return writeRunStatus(this.runDir, {
       state,
       pid: process.pid,
@@ -45,6 +52,7 @@ export class RunStatusWriter {
       updatedAt: new Date().toISOString(),
       epochs: this.epochs,
       ...this.plan,
+      best: this.best,
       error: change.error ?? null
     })
   }

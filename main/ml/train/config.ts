@@ -8,6 +8,7 @@ import {
   TrainArgsSchema,
   type BACKBONE_NAMES,
   type BACKEND_CHOICES,
+  type BestBy,
   type HEAD_NAMES,
   type PRESET_NAMES,
   type STUDY_HEAD_NAMES,
@@ -48,6 +49,13 @@ export interface TrainConfig {
   gradClip: number
   strategy: Strategy
   valFraction: number
+  /** Validation studies per study class at least (see core/export/split.ts valCount); absent in older runs. */
+  valMinPerClass?: number
+  /** A fold run: K folds and the one it validates on (null: a fraction split); absent in older runs. */
+  folds?: number | null
+  fold?: number | null
+  /** How the best epoch is chosen (see early-stop.ts); absent in older runs: `final`. */
+  bestBy?: BestBy
   seed: number
   backend: (typeof BACKEND_CHOICES)[number]
   timeLimitMinutes: number | null
@@ -83,6 +91,7 @@ export function resolveTrainConfig(input: TrainArgs): TrainConfig {
     throw new UserError(`invalid training argument ${issue.path.join('.') || ''}: ${issue.message}`)
   }
   const args = parsed.data
+  checkFolds(args.folds, args.fold)
   const defaults: Record<string, string> = {}
   const pick = <T>(name: string, given: T | undefined, value: T, why: string): T => {
     if (given !== undefined) return given
@@ -156,6 +165,20 @@ export function resolveTrainConfig(input: TrainArgs): TrainConfig {
     gradClip: pick('gradClip', args.gradClip, 10, 'global-norm clipping guards against early loss spikes'),
     strategy: parseStrategy(strategyText),
     valFraction: pick('valFraction', args.valFraction, 0.1, 'default'),
+    valMinPerClass: pick(
+      'valMinPerClass',
+      args.valMinPerClass,
+      DEFAULT_VAL_MIN_PER_CLASS,
+      'a 10% split of a small dataset holds one study per class: too few to tell models apart'
+    ),
+    folds: args.folds ?? null,
+    fold: args.fold ?? null,
+    bestBy: pick(
+      'bestBy',
+      args.bestBy,
+      'smoothed',
+      'the mean score of the last 3 epochs: a small validation split makes single epochs jump'
+    ),
     seed,
     backend: pick('backend', args.backend, 'auto', 'fastest available'),
     timeLimitMinutes: args.timeLimitMinutes ?? null,
@@ -167,6 +190,28 @@ export function resolveTrainConfig(input: TrainArgs): TrainConfig {
     defaults
   }
 }
+
+/** The k-fold position of a fold run, or null. */
+export function foldOf(config: TrainConfig): { count: number; index: number } | null {
+  return config.folds && config.fold !== null && config.fold !== undefined
+    ? { count: config.folds, index: config.fold }
+    : null
+}
+
+/** A fold run names both the number of folds and its fold. */
+function checkFolds(folds: number | undefined, fold: number | undefined): void {
+  if (folds === undefined && fold !== undefined)
+    throw new UserError(`invalid training argument fold: --fold ${fold} needs --folds K`)
+  if (folds !== undefined && fold === undefined)
+    throw new UserError(
+      `invalid training argument fold: a run trains one fold; give --fold 0..${folds - 1} (the CLI's --folds ${folds} without --fold trains them all one after another)`
+    )
+  if (folds !== undefined && fold !== undefined && fold >= folds)
+    throw new UserError(`invalid training argument fold: --fold ${fold} is not in 0..${folds - 1}`)
+}
+
+/** Validation studies per study class at least, by default (fewer when the class has under 8). */
+export const DEFAULT_VAL_MIN_PER_CLASS = 4
 
 /**
  * The epoch cap of a run given --time-limit without --epochs: it trains until the clock runs out,

@@ -1,7 +1,9 @@
 // What an epoch leaves behind: its record (a row of results.csv, the epoch scalars of the TensorBoard
 // file), the trainer state moved on to the next epoch, and a line in words for train.log.
 import { join } from 'node:path'
+import { describeBestRule, smoothedScore } from '../../../common/best-epoch'
 import { SCORED_CLASSES } from '../../../common/domain'
+import type { BestBy } from '../../../common/training'
 import { writeFileAtomic } from '../../core/fs-atomic'
 import { EventFile } from '../runs/event-file'
 import { formatResultsCsv, type EpochRecord, type LossParts } from '../runs/results-csv'
@@ -32,21 +34,22 @@ export function epochRecord(
 }
 
 /**
- * Adds a finished epoch to the trainer state and moves it to the start of the next one; returns
- * whether the epoch is the new best and whether early stopping says to stop.
+ * Adds a finished epoch (with its smoothed score) to the trainer state and moves it to the start of
+ * the next one; returns whether the epoch is the new best by `rule` and whether early stopping says
+ * to stop.
  */
 export function closeEpoch(
   state: TrainerState,
   record: EpochRecord,
-  patience: number,
-  scheduleProgress: number
+  options: { patience: number; rule: BestBy; scheduleProgress: number }
 ): { improved: boolean; stop: boolean } {
-  const verdict = observeEpoch(state, record, patience)
+  record.finalSmoothed = smoothedScore([...state.history, record], state.history.length)?.value ?? null
+  const verdict = observeEpoch(state, record, options.patience, options.rule, state.history)
   state.history.push(record)
   state.epoch++
   state.stepInEpoch = 0
   state.epochLoss = { sums: {}, count: 0 }
-  state.scheduleProgress = scheduleProgress
+  state.scheduleProgress = options.scheduleProgress
   return verdict
 }
 
@@ -78,13 +81,27 @@ export function stepScalars(losses: LossParts, lr: number, gradNorm: number): Re
   return { ...scalars, 'step/lr': lr, 'step/grad_norm': gradNorm }
 }
 
-export function epochLine(record: EpochRecord, best: BestScore | null): string {
+/** The epoch in words; when it is the new best, why (`improved`), else which epoch still is. */
+export function epochLine(record: EpochRecord, best: BestScore | null, improved = false): string {
   const f = (v: number | null | undefined) =>
     v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(4)
+  const perClass = SCORED_CLASSES.map((c) => `${c} ${f(record.ap[c])}`).join(', ')
+  const verdict = !best
+    ? ''
+    : improved
+      ? `; new best: ${describeBestRule(best)}, ${better(best)}`
+      : `; best epoch ${best.epoch} (${describeBestRule(best)})`
   return (
     `epoch ${record.epoch}: train loss ${f(record.train.total)}, val loss ${f(record.val?.total)}, ` +
-    `final ${f(record.final)} (study mAP ${f(record.studyMap)}, opacity AP ${f(record.ap.opacity)}, none AP ${f(record.ap.none)}), ` +
+    `final ${f(record.final)}${record.finalSmoothed !== null && record.finalSmoothed !== undefined ? ` (smoothed ${f(record.finalSmoothed)})` : ''}, ` +
+    `study mAP ${f(record.studyMap)}, AP ${perClass}, ` +
     `lr ${record.lr.toExponential(2)}, ${record.seconds.toFixed(1)} s` +
-    (best ? `; best ${best.metric} ${best.value.toFixed(4)} at epoch ${best.epoch}` : '')
+    verdict
   )
+}
+
+function better(best: BestScore): string {
+  const rule = best.rule ?? 'final'
+  if (best.metric === 'val/total') return 'the lowest so far'
+  return `the highest so far by --best-by ${rule}${best.valLoss !== null && best.valLoss !== undefined ? ` (ties: lower val loss ${best.valLoss.toFixed(4)})` : ''}`
 }

@@ -4,6 +4,7 @@ import type { ProgressListener } from '../../../common/domain'
 import { UserError } from '../../core/errors'
 import { BatchLoader } from '../data/loader'
 import { prepareTrainingData, type TrainingData } from '../data/prepare'
+import { foldOf, type TrainConfig } from './config'
 import type { DisplaySource } from '../data/tensor-cache'
 import { readSplit, type OpenedRun } from './run-setup'
 
@@ -26,6 +27,8 @@ export async function loadRunData(
     imageSize: config.detector.imageSize,
     policy: config.policy,
     valFraction: config.valFraction,
+    valMinPerClass: config.valMinPerClass ?? 0,
+    fold: foldOf(config),
     seed: config.seed,
     source: options.source,
     onProgress: options.onProgress,
@@ -33,9 +36,10 @@ export async function loadRunData(
     valStudies: splitOverride?.valStudies
   })
   for (const e of data.errors) log.write(`skipped ${e.path}: ${e.reason}`)
+  log.write(splitLine(config, data, Boolean(splitOverride)))
   if (data.val.length === 0) {
     log.write(
-      `warning: the validation split is empty (--val-fraction ${config.valFraction} of each class rounds to 0 studies): no metric and no best checkpoint`
+      `warning: the validation split is empty (--val-fraction ${config.valFraction} of each class rounds to 0 studies and no class has 2 studies for the floor): no metric and no best checkpoint`
     )
   }
   if (data.train.length < 2)
@@ -61,4 +65,18 @@ export async function loadRunData(
     shuffle: false
   })
   return { ...data, trainLoader, valLoader, batchSize, stepsPerEpoch: trainLoader.stepsPerEpoch }
+}
+
+/** `split: validation studies per class negative 4/10, ...` as train.log says it. */
+function splitLine(config: TrainConfig, data: TrainingData, recorded: boolean): string {
+  const { train, val } = data.studiesPerClass
+  const classes = Object.keys(val)
+  const perClass = classes.map((c) => `${c} ${val[c]}/${val[c] + train[c]}`).join(', ')
+  const fold = foldOf(config)
+  const how = recorded
+    ? 'as recorded in split.json'
+    : fold
+      ? `fold ${fold.index} of ${fold.count}, stratified by class, seed ${config.seed}`
+      : `--val-fraction ${config.valFraction}, at least ${config.valMinPerClass ?? 0} per class (at most half of it), seed ${config.seed}`
+  return `split: validation studies per class ${perClass || 'none'} (${how})`
 }

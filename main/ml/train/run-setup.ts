@@ -19,7 +19,7 @@ import {
   writeRunConfig,
   type RunSplit
 } from '../runs/run-folder'
-import { resolveTrainConfig, resumeConfig, type TrainArgs, type TrainConfig } from './config'
+import { foldOf, resolveTrainConfig, resumeConfig, type TrainArgs, type TrainConfig } from './config'
 import { runConfigFile, type RunConfigFile, type TrainerState } from './run-record'
 
 export interface OpenedRun {
@@ -97,6 +97,9 @@ export async function recordNewRun(
   const split: RunSplit = {
     seed: config.seed,
     valFraction: config.valFraction,
+    valMinPerClass: config.valMinPerClass ?? 0,
+    fold: foldOf(config),
+    studiesPerClass: data.studiesPerClass,
     trainStudies: data.trainStudies,
     valStudies: data.valStudies
   }

@@ -1,6 +1,7 @@
 // One training session over a prepared run: the epoch loop (steps, validation, the epoch's record,
 // checkpoints and samples) until the epochs, the time limit, early stopping or a cancel end it.
 import { join } from 'node:path'
+import { describeBestRule } from '../../../common/best-epoch'
 import type { ProgressListener } from '../../../common/domain'
 import { writeJsonAtomic } from '../../core/fs-atomic'
 import type { BackendInfo } from '../backend/ladder'
@@ -115,12 +116,11 @@ export class TrainingSession {
         elapsed: clock.totalElapsed(state) / 1000,
         frozen
       })
-      const { improved, stop } = closeEpoch(
-        state,
-        record,
-        config.patience,
-        clock.scheduleProgress(state.scheduleProgress)
-      )
+      const { improved, stop } = closeEpoch(state, record, {
+        patience: config.patience,
+        rule: config.bestBy ?? 'final',
+        scheduleProgress: clock.scheduleProgress(state.scheduleProgress)
+      })
       this.epochsThisSession++
       await this.recordEpoch(record, improved)
       if (validation) await this.recordSamples(record.epoch, validation)
@@ -128,7 +128,7 @@ export class TrainingSession {
       if (stop && state.epoch < config.epochs) {
         return this.finish({
           status: 'early-stopped',
-          reason: `early stop: no better validation score for ${config.patience} epochs (best ${state.best?.value.toFixed(4)} at epoch ${state.best?.epoch})`
+          reason: `early stop: no better validation score for ${config.patience} epochs (best epoch ${state.best?.epoch}: ${state.best ? describeBestRule(state.best) : '-'})`
         })
       }
     }
@@ -224,13 +224,13 @@ export class TrainingSession {
     const { runDir, config, state, log, events, lossKeys, status } = this.parts
     await writeResults(runDir, state.history, lossKeys)
     events.add(record.epoch, epochScalars(record, lossKeys))
-    log.write(epochLine(record, state.best))
+    log.write(epochLine(record, state.best, improved))
     // last first: a stop between the two leaves last holding the new best, which findCheckpoint
     // and a resume (restoreBest) recognise; the other order would leave a best that last never saw
     await this.checkpoint('last')
     if (improved) await this.checkpoint('best')
     await Promise.all([events.flush(), log.flush()])
-    await status.write('running', { epochs: state.history.length })
+    await status.write('running', { epochs: state.history.length, best: state.best })
     this.parts.emit('epoch', { ...record, epochs: config.epochs, improved, best: state.best })
   }
 
@@ -263,7 +263,7 @@ export class TrainingSession {
       `${reason}; last checkpoint at epoch ${state.epoch + 1} step ${state.stepInEpoch} (global step ${state.globalStep})`
     )
     await Promise.all([events.flush(), log.flush()])
-    await this.parts.status.write(status, { epochs: state.history.length })
+    await this.parts.status.write(status, { epochs: state.history.length, best: state.best })
     return {
       runDir,
       status,

@@ -11,6 +11,8 @@ import type {
   StepEvent,
   TrainStartEvent
 } from '../../../common/contract'
+import { bestEpoch } from '../../../common/best-epoch'
+import type { BestBy } from '../../../common/training'
 import { DecimatedSeries, type StepPoint } from './decimate'
 
 /** Lines of train.log kept on screen. */
@@ -132,23 +134,9 @@ function putEpoch(state: DashboardState, record: EpochRecord): void {
   else state.epochs.splice(at, 0, record)
 }
 
-/** The best epoch as the trainer picks it: highest final score (ties: lower validation loss), else lowest validation loss. */
-export function bestOf(epochs: readonly EpochRecord[]): BestScore | null {
-  let best: BestScore | null = null
-  for (const record of epochs) {
-    const valLoss = record.val?.total ?? null
-    if (record.final !== null && Number.isFinite(record.final)) {
-      const better =
-        !best ||
-        best.metric !== 'final' ||
-        record.final > best.value ||
-        (record.final === best.value && valLoss !== null && valLoss < (best.valLoss ?? Infinity))
-      if (better) best = { epoch: record.epoch, metric: 'final', value: record.final, valLoss }
-    } else if (valLoss !== null && (!best || (best.metric === 'val/total' && valLoss < best.value))) {
-      best = { epoch: record.epoch, metric: 'val/total', value: valLoss, valLoss }
-    }
-  }
-  return best
+/** The best epoch as the trainer picks it by `rule` (common/best-epoch.ts; runs of older versions: `final`). */
+export function bestOf(epochs: readonly EpochRecord[], rule: BestBy = 'final'): BestScore | null {
+  return bestEpoch(epochs, rule)
 }
 
 /** Loss parts among the step scalars (`total` first). */

@@ -32,12 +32,13 @@ vi.mock('../../../main/ml/runs/checkpoint', async (importOriginal) => {
 // Every scored epoch is the new best, so epoch 2 surely is one (a tiny model's score may not improve).
 vi.mock('../../../main/ml/train/early-stop', async (importOriginal) => {
   const original = await importOriginal<typeof import('../../../main/ml/train/early-stop')>()
+  const { candidateOf } = await import('../../../common/best-epoch')
   return {
     ...original,
     observeEpoch: (state: BestTrackerState, record: EpochRecord) => {
-      const score = original.scoreOf(record)
+      const score = candidateOf([record], 0, 'final')
       if (!score) return { improved: false, stop: false }
-      state.best = { epoch: record.epoch, ...score, valLoss: record.val?.total ?? null }
+      state.best = score
       state.epochsWithoutImprovement = 0
       return { improved: true, stop: false }
     }
