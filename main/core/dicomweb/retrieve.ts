@@ -146,7 +146,7 @@ async function retrieveStudy(
         if (!isNew) return
         received++
         tally.instancesDone++
-        report(tally.instancesDone, tally.bytes, false)
+        report(tally.instancesDone, tally.bytes, true)
       }
     })
   try {
