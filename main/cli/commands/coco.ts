@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander'
+import { join } from 'node:path'
 import { FILTER_POLICIES, type FilterPolicy } from '../../../common/dataset'
 import { openDataset, POLICY_DESCRIPTIONS } from '../../core/dataset'
 import { UserError } from '../../core/errors'
@@ -20,6 +21,7 @@ export interface ExportCliOptions {
   images?: ImageFormat
   size?: number
   test?: boolean
+  recipes: boolean
   json?: boolean
 }
 
@@ -74,6 +76,10 @@ export function addExportOptions(command: Command, imagesHelp: string): void {
       '--test',
       'also export the test/ split (no labels): COCO test.json with its images, YOLO images/test and `test:` in dataset.yaml'
     )
+    .option(
+      '--no-recipes',
+      'do not write the hand-off recipes (YOLO: train-ultralytics.sh; COCO: train_torchvision.py; README.md: train on one or many GPUs, export ONNX, `cxr-studio import-model` it back)'
+    )
     .option('--json', 'print the export summary as JSON')
 }
 
@@ -95,6 +101,7 @@ export async function runExportCommand(
       categories: options.categories,
       images: options.images ? { format: options.images, size: options.size } : undefined,
       test: options.test,
+      recipes: options.recipes ? { runsDir: join(workspaceOf(command), 'runs') } : undefined,
       onProgress: progress
     })
   } finally {

@@ -4,6 +4,7 @@ import type { Dataset } from '../../../common/dataset'
 import type { StudyClass } from '../../../common/domain'
 import { writeJsonAtomic } from '../fs-atomic'
 import { exportedImagePath } from './images'
+import { writeCocoRecipes, type Recipes } from './recipes'
 import { pixelsDescription, runExport, type ExportOptions, type ExportSummary } from './run'
 import type { ExportPlan, ExportSubset, PlannedImage } from './plan'
 
@@ -111,7 +112,8 @@ export function cocoDocument(
  * in their frame.
  */
 export async function exportCoco(dataset: Dataset, options: ExportOptions): Promise<ExportSummary> {
-  return runExport(dataset, options, async (plan, items, outDir) => {
+  let recipes: Recipes | null = null
+  const summary = await runExport(dataset, options, async (plan, items, outDir) => {
     const files: string[] = []
     // test.json: the test images with no annotations, the file COCO results of a test prediction refer to
     for (const subset of plan.options.test ? (['train', 'val', 'test'] as const) : (['train', 'val'] as const)) {
@@ -127,6 +129,11 @@ export async function exportCoco(dataset: Dataset, options: ExportOptions): Prom
       )
       files.push(file)
     }
+    if (options.recipes) {
+      recipes = await writeCocoRecipes(plan, outDir, dataset.root, options.recipes)
+      files.push(...recipes.files)
+    }
     return files
   })
+  return recipes ? { ...summary, recipes: (recipes as Recipes).commands } : summary
 }

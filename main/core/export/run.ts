@@ -14,6 +14,7 @@ import {
 import { removeStaleTemps } from '../temp-files'
 import { assertOutputAllowed, datasetSource } from '../write-target'
 import { planExport, type ExportPlan, type PlannedImage, type PlanOptions } from './plan'
+import type { RecipeCommand, RecipeOptions } from './recipes'
 
 export interface ExportOptions extends PlanOptions {
   outDir: string
@@ -25,6 +26,8 @@ export interface ExportOptions extends PlanOptions {
   concurrency?: number
   onProgress?: ProgressListener
   signal?: AbortSignal
+  /** Also write the hand-off recipes (training scripts, README) next to the export (recipes.ts). */
+  recipes?: RecipeOptions
 }
 
 export interface SubsetSummary {
@@ -49,6 +52,8 @@ export interface ExportSummary {
   errors: FileError[]
   /** Images written, but not exactly: each with the reason and counts. */
   warnings: FileError[]
+  /** The recipes' commands (train on one and many GPUs, export ONNX, bring the model back), when written. */
+  recipes?: RecipeCommand[]
 }
 
 /** What an export wrote, in the lines the CLI prints and the Export view shows. */
@@ -66,6 +71,10 @@ export function exportSummaryLines(summary: ExportSummary): string[] {
   if (summary.clippedBoxes)
     lines.push(`  ${summary.clippedBoxes} box(es) reached outside their image and were cut at the border`)
   if (summary.pixels) lines.push(`  pixels: ${summary.pixels}`)
+  if (summary.recipes?.length) {
+    lines.push('  to train on GPUs elsewhere (README.md says more):')
+    for (const recipe of summary.recipes) lines.push(`    ${recipe.label}:`, `      ${recipe.command}`)
+  }
   return lines
 }
 

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import type { Dataset } from '../../../common/dataset'
 import { writeFileAtomic } from '../fs-atomic'
 import type { ExportPlan, PlannedImage } from './plan'
+import { writeYoloRecipes, type Recipes } from './recipes'
 import { pixelsDescription, runExport, type ExportOptions, type ExportSummary } from './run'
 
 /** `cls cx cy w h` per box, normalised to the image (6 decimals: 1/1000 px at 1000 px). */
@@ -47,7 +48,8 @@ export function yoloDatasetYaml(plan: ExportPlan, outDir: string, datasetRoot: s
  */
 export async function exportYolo(dataset: Dataset, options: ExportOptions): Promise<ExportSummary> {
   const withImages = { ...options, images: options.images ?? { format: 'png8' as const } }
-  return runExport(dataset, withImages, async (plan, items, outDir) => {
+  let recipes: Recipes | null = null
+  const summary = await runExport(dataset, withImages, async (plan, items, outDir) => {
     // A few writes in flight: each one fsyncs, and thousands in a row would crawl.
     for (let start = 0; start < items.length; start += 16) {
       await Promise.all(
@@ -60,6 +62,8 @@ export async function exportYolo(dataset: Dataset, options: ExportOptions): Prom
       )
     }
     await writeFileAtomic(join(outDir, 'dataset.yaml'), yoloDatasetYaml(plan, outDir, dataset.root))
-    return ['dataset.yaml', 'labels/train/', 'labels/val/']
+    if (options.recipes) recipes = await writeYoloRecipes(plan, outDir, dataset.root, options.recipes)
+    return ['dataset.yaml', 'labels/train/', 'labels/val/', ...(recipes?.files ?? [])]
   })
+  return recipes ? { ...summary, recipes: (recipes as Recipes).commands } : summary
 }

@@ -83,8 +83,8 @@ describe('ensemble fusion', () => {
   })
 
   it('an image one member lacks counts as no box from it, and study records are weighted means', () => {
-    const a = { images: [image([[100, 100, 200, 200, 0.8]], 0.2)], studies: [], priors: { negative: 0.5, typical: 0.5 } }
-    const b = { images: [], studies: [], priors: { negative: 0.1, typical: 0.9 } }
+    const a = { images: [image([[100, 100, 200, 200, 0.8]], 0.2)], studies: [], priors: { negative: 0.5, typical: 0.5, indeterminate: 0, atypical: 0 } }
+    const b = { images: [], studies: [], priors: { negative: 0.1, typical: 0.9, indeterminate: 0, atypical: 0 } }
     const fused = fuseMembers([a, b], params([1, 3]))
     expect(fused.images[0].boxes[0].confidence).toBeCloseTo(0.2, 12)
     expect(fused.images[0].none).toBe(0.2)
