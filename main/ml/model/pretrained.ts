@@ -4,10 +4,11 @@
 // ResNet) is folded into that norm's moving mean. Every backbone layer must be found and every shape
 // must fit, or the import fails naming what did not: a silently half-loaded backbone would train
 // with the wrong recipe (pretrained learning rate and freezing on random weights).
-import { readFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
 import { FileReadError, UserError, errorMessage } from '../../core/errors'
+import { writeFileAtomic, writeJsonAtomic } from '../../core/fs-atomic'
 import { ConvBn } from './layers'
 import type { Module } from './module'
 import { sameShape, type WeightTensor } from './weights'
@@ -342,4 +343,49 @@ function sumInputChannels(weight: WeightTensor): Float32Array {
       for (let o = 0; o < cout; o++) out[p * cout + o] += weight.values[(p * cin + c) * cout + o]
   }
   return out
+}
+
+/**
+ * Writes the weights of `root`'s modules that carry a Keras layer name as a TF.js Layers weights
+ * manifest (`model.json` + `group1-shard1of1.bin`, weights only: no topology), so a backbone trained
+ * here is a `--pretrained` file for another run of the same backbone and width. The shard is
+ * written first and model.json last, each atomically: a model.json always has its whole shard.
+ */
+export async function writeBackboneLayersModel(
+  root: Module,
+  dir: string,
+  description: Record<string, unknown> = {}
+): Promise<{ modelJson: string; layers: number; values: number; bytes: number }> {
+  const weights: Array<{ name: string; shape: number[]; dtype: 'float32' }> = []
+  const chunks: Float32Array[] = []
+  let layers = 0
+  for (const [, module] of root.modules()) {
+    if (!module.sourceName) continue
+    layers++
+    for (const { name, variable } of module.ownVariables()) {
+      weights.push({ name: `${module.sourceName}/${name}`, shape: [...variable.shape], dtype: 'float32' })
+      chunks.push(Float32Array.from(variable.dataSync() as Float32Array))
+    }
+  }
+  if (!layers) throw new UserError('this model has no layers with Keras names to write')
+  const values = chunks.reduce((n, c) => n + c.length, 0)
+  const data = new Float32Array(values)
+  let at = 0
+  for (const chunk of chunks) {
+    data.set(chunk, at)
+    at += chunk.length
+  }
+  await mkdir(dir, { recursive: true })
+  const shard = 'group1-shard1of1.bin'
+  await writeFileAtomic(join(dir, shard), new Uint8Array(data.buffer))
+  const modelJson = join(dir, 'model.json')
+  await writeJsonAtomic(modelJson, {
+    format: 'layers-model',
+    generatedBy: 'CXR Studio',
+    convertedBy: null,
+    modelTopology: null,
+    userDefinedMetadata: description,
+    weightsManifest: [{ paths: [shard], weights }]
+  })
+  return { modelJson, layers, values, bytes: data.byteLength }
 }

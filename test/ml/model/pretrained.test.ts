@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-backend-cpu'
 import { FileReadError, UserError } from '../../../main/core/errors'
 import { createDetector } from '../../../main/ml/detect'
+import { writeBackboneLayersModel } from '../../../main/ml/model/pretrained'
 import { writeLayersModel as writeModelFile, type LayersModelWeight } from './layers-model-file'
 
 let dir: string
@@ -119,6 +120,34 @@ describe('importing a TF.js Layers model', () => {
       `${path}: no layer matches this backbone's layer names (its layers: dense_1)`
     )
     detector.dispose()
+  })
+
+  it("writes a backbone trained here as a --pretrained file that another run's detector imports whole", async () => {
+    for (const backbone of ['efficientnet-b0', 'mobilenetv2', 'resnet18'] as const) {
+      const trained = createDetector({ ...config, backbone, seed: 1 })
+      const out = join(dir, `here-${backbone}`)
+      const written = await writeBackboneLayersModel(trained.net, out, { backbone })
+      expect(written.modelJson).toBe(join(out, 'model.json'))
+      const fresh = createDetector({ ...config, backbone, seed: 2 })
+      const report = await fresh.importPretrained(written.modelJson)
+      expect(report.missingModules).toEqual([])
+      expect(report.unmatchedSourceLayers).toEqual([])
+      expect(report.matched).toHaveLength(written.layers)
+      const a = trained.getWeights()
+      const b = fresh.getWeights()
+      let compared = 0
+      for (const [name, weight] of a) {
+        if (!name.startsWith('backbone/')) continue
+        expect(Array.from(b.get(name)!.values), name).toEqual(Array.from(weight.values))
+        compared++
+      }
+      expect(compared).toBeGreaterThan(20)
+      // the heads are not part of the file: still the fresh detector's own
+      const head = [...a.keys()].find((n) => !n.startsWith('backbone/') && n.endsWith('kernel'))!
+      expect(Array.from(b.get(head)!.values)).not.toEqual(Array.from(a.get(head)!.values))
+      trained.dispose()
+      fresh.dispose()
+    }
   })
 
   it('names the file when model.json or a shard is missing', async () => {
