@@ -105,7 +105,7 @@ describe('server and network failures', () => {
   })
 
   it('https to a server that speaks plain http is a TLS failure, said as such', async () => {
-    server = await fakePacs((_req, res) => res.end('[]'))
+    server = await fakePacs((_req, res) => void res.end('[]'))
     const client = new DicomwebClient({ url: server.url.replace('http:', 'https:'), timeoutMs: 5000 })
     await expect(client.searchStudies({})).rejects.toThrow(
       /https:\/\/127\.0\.0\.1:\d+\/dicom-web\/studies\?\S+: TLS/

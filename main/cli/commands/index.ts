@@ -29,7 +29,9 @@ export const commandLoaders: ReadonlyArray<readonly [name: string, load: () => P
   ['import-model', async () => (await import('./import-model')).registerImportModel],
   ['export-onnx', async () => (await import('./export-onnx')).registerExportOnnx],
   ['submit-coco', async () => (await import('./submit-coco')).registerSubmitCoco],
-  ['coco-results', async () => (await import('./coco-results')).registerCocoResults]
+  ['coco-results', async () => (await import('./coco-results')).registerCocoResults],
+  ['pull', async () => (await import('./pull')).registerPull],
+  ['pacs-search', async () => (await import('./pull')).registerPacsSearch]
 ]
 
 /** Root options that take a value: their value is not the command name. */
