@@ -26,6 +26,12 @@ const NEEDS = [
     apt: 'python3-pydicom python3-numpy'
   },
   {
+    what: 'Orthanc with its DICOMweb plugin (a real PACS for the DICOMweb tests, started on loopback by test/pacs/orthanc.ts)',
+    ok: () =>
+      existsSync('/usr/sbin/Orthanc') && existsSync('/usr/share/orthanc/plugins/libOrthancDicomWeb.so'),
+    apt: 'orthanc orthanc-dicomweb'
+  },
+  {
     what: 'CA certificates (apt over https)',
     ok: () => existsSync('/etc/ssl/certs/ca-certificates.crt'),
     apt: 'ca-certificates'
@@ -72,7 +78,9 @@ if (!runner) {
 }
 
 process.stderr.write(`installing with apt: ${packages.join(' ')}\n`)
-const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+// RUNLEVEL=1: invoke-rc.d then starts no service a package installs (Orthanc's package would start a
+// system Orthanc on port 8042; the tests start their own on a free loopback port)
+const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive', RUNLEVEL: '1' }
 const apt = (args) =>
   spawnSync(runner[0] ?? 'apt-get', runner.length ? [...runner.slice(1), 'apt-get', ...args] : args, {
     stdio: 'inherit',
