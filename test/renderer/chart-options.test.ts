@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   compareSeries,
+  epochClassSeries,
   epochLossSeries,
   epochScoreSeries,
   pointCount,
@@ -34,6 +35,44 @@ describe('training chart series', () => {
     const losses = epochLossSeries(epochs, { epoch: 3, metric: 'val/total', value: 1 / 3 })
     expect(losses[1].mark?.x).toBe(3)
     expect(epochLossSeries(epochs, null)[1].mark).toBeUndefined()
+  })
+
+  it('draws the AP of each of the six classes per epoch, leaving out epochs where a class is absent', () => {
+    const epochs = [
+      epochRecord(1, 0.3),
+      { ...epochRecord(2, 0.5), ap: { ...epochRecord(2, 0.5).ap, atypical: null } }
+    ]
+    const series = epochClassSeries(epochs, { epoch: 2, metric: 'final', value: 0.5 })
+    expect(series.map((s) => s.name)).toEqual([
+      'negative',
+      'typical',
+      'indeterminate',
+      'atypical',
+      'opacity',
+      'none'
+    ])
+    expect(series[3].points).toEqual([[1, 0.1]])
+    expect(series[4].points).toEqual([
+      [1, 0.3],
+      [2, 0.3]
+    ])
+    expect(new Set(series.map((s) => s.color)).size).toBe(6)
+    expect(series[0].mark?.x).toBe(2)
+  })
+
+  it('under --best-by smoothed, marks the best epoch on the smoothed score instead of the raw one', () => {
+    const epochs = [1, 2, 3].map((e) => ({ ...epochRecord(e, 0.2 * e), finalSmoothed: 0.1 * e }))
+    const scores = epochScoreSeries(epochs, {
+      epoch: 3,
+      metric: 'final',
+      value: 0.6,
+      rule: 'smoothed',
+      smoothed: 0.3,
+      smoothedEpochs: [1, 2, 3]
+    })
+    expect(scores[0].mark).toBeUndefined()
+    expect(scores[1]).toMatchObject({ name: 'final, mean of 3', dashed: true, mark: { x: 3 } })
+    expect(scores[1].points.map(([x]) => x)).toEqual([1, 2, 3])
   })
 
   it('overlays one metric of several runs', () => {

@@ -1,5 +1,6 @@
 // The training charts' series, from the dashboard state or a run's epoch records.
 import type { BestScore, EpochRecord } from '../../../common/contract'
+import { SCORED_CLASSES, type ScoredClass } from '../../../common/domain'
 import type { LineSeries } from '../components/charts'
 import { lossKeys, type DashboardState } from './dashboard-state'
 
@@ -43,6 +44,10 @@ export function stepRateSeries(state: DashboardState): LineSeries[] {
 /** Epoch metrics the charts and the comparison draw. */
 export const EPOCH_METRICS = {
   final: { label: 'final score', pick: (r: EpochRecord) => r.final },
+  finalSmoothed: {
+    label: 'final score, mean of 3 epochs',
+    pick: (r: EpochRecord) => r.finalSmoothed ?? null
+  },
   studyMap: { label: 'study mAP', pick: (r: EpochRecord) => r.studyMap },
   opacity: { label: 'opacity AP', pick: (r: EpochRecord) => r.ap.opacity ?? null },
   none: { label: 'none AP', pick: (r: EpochRecord) => r.ap.none ?? null },
@@ -51,11 +56,25 @@ export const EPOCH_METRICS = {
 } as const
 export type EpochMetric = keyof typeof EPOCH_METRICS
 
-export function epochPoints(epochs: readonly EpochRecord[], metric: EpochMetric): Array<[number, number]> {
+/** One line per scored class on the per-class chart (the legend toggles them). */
+export const CLASS_COLORS: Record<ScoredClass, string> = {
+  negative: '#4fa3ff',
+  typical: '#ffb020',
+  indeterminate: '#9c8fd8',
+  atypical: '#22d3ee',
+  opacity: '#ff5a5f',
+  none: '#3ddc84'
+}
+
+export function epochPoints(
+  epochs: readonly EpochRecord[],
+  metric: EpochMetric | ((r: EpochRecord) => number | null | undefined)
+): Array<[number, number]> {
+  const pick = typeof metric === 'function' ? metric : EPOCH_METRICS[metric].pick
   const out: Array<[number, number]> = []
   for (const record of epochs) {
-    const value = EPOCH_METRICS[metric].pick(record)
-    if (value !== null && Number.isFinite(value)) out.push([record.epoch, value])
+    const value = pick(record)
+    if (value !== null && value !== undefined && Number.isFinite(value)) out.push([record.epoch, value])
   }
   return out
 }
@@ -78,19 +97,45 @@ export function epochLossSeries(epochs: readonly EpochRecord[], best: BestScore 
   ]
 }
 
-/** The competition's final score and its parts per epoch, the best epoch marked on the final score. */
+/**
+ * The competition's final score and its parts per epoch, the best epoch marked on the score its rule
+ * compared: the smoothed one (mean of 3 epochs, dashed) under --best-by smoothed, else the final score.
+ */
 export function epochScoreSeries(epochs: readonly EpochRecord[], best: BestScore | null): LineSeries[] {
+  const bySmoothed = best?.metric === 'final' && best.rule === 'smoothed'
+  const smoothed = epochPoints(epochs, 'finalSmoothed')
   return [
     {
       name: 'final score',
       points: epochPoints(epochs, 'final'),
       color: '#e6edf3',
-      mark: best?.metric === 'final' ? bestMark(best) : undefined
+      mark: best?.metric === 'final' && !bySmoothed ? bestMark(best) : undefined
     },
+    ...(smoothed.length
+      ? [
+          {
+            name: 'final, mean of 3',
+            points: smoothed,
+            color: '#9aa6b4',
+            dashed: true,
+            mark: bySmoothed ? bestMark(best, 'best (smoothed)') : undefined
+          }
+        ]
+      : []),
     { name: 'study mAP', points: epochPoints(epochs, 'studyMap'), color: '#b47cff' },
     { name: 'opacity AP', points: epochPoints(epochs, 'opacity'), color: '#ff5a5f' },
     { name: 'none AP', points: epochPoints(epochs, 'none'), color: '#3ddc84' }
   ]
+}
+
+/** The AP of each of the six scored classes per epoch (null APs: the class is absent from the split). */
+export function epochClassSeries(epochs: readonly EpochRecord[], best: BestScore | null): LineSeries[] {
+  return SCORED_CLASSES.map((cls, i) => ({
+    name: cls,
+    points: epochPoints(epochs, (r) => r.ap[cls]),
+    color: CLASS_COLORS[cls],
+    mark: i === 0 && best ? bestMark(best) : undefined
+  }))
 }
 
 /** One metric of several runs, overlaid. */

@@ -93,9 +93,12 @@ export function formatScalar(value: number | null | undefined): string {
 /** `final 0.412 at epoch 7`, or `val loss 1.23 at epoch 7` without a validation score. */
 export function describeBest(best: BestScore | null | undefined): string {
   if (!best) return 'no best epoch yet'
-  return best.metric === 'final'
-    ? `final score ${formatScore(best.value)} at epoch ${best.epoch}`
-    : `validation loss ${formatScalar(best.value)} at epoch ${best.epoch}`
+  if (best.metric !== 'final') return `validation loss ${formatScalar(best.value)} at epoch ${best.epoch}`
+  const smoothed =
+    best.rule === 'smoothed' && best.smoothed !== undefined && best.smoothedEpochs
+      ? ` (best by the mean of epochs ${best.smoothedEpochs.join(', ')}: ${formatScore(best.smoothed)})`
+      : ''
+  return `final score ${formatScore(best.value)} at epoch ${best.epoch}${smoothed}`
 }
 
 /** `epoch 3: train loss 1.2 · validation loss 1.4 · final 0.31 · study mAP 0.4 · lr 0.001 · 12 s`. */

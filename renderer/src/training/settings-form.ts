@@ -6,6 +6,7 @@ import { RunName, type FieldError } from '../../../common/contract'
 import {
   BACKBONE_NAMES,
   BACKEND_CHOICES,
+  BEST_BY_CHOICES,
   HEAD_NAMES,
   OPTIMIZER_NAMES,
   PRESET_NAMES,
@@ -37,6 +38,10 @@ export const FORM_FIELDS = [
   'optimizer',
   'strategy',
   'valFraction',
+  'valMinPerClass',
+  'folds',
+  'fold',
+  'bestBy',
   'seed',
   'policy',
   'backend',
@@ -83,6 +88,27 @@ export const FIELD_SPECS: Record<FormField, FieldSpec> = {
     label: 'Validation fraction',
     kind: 'number',
     help: 'share of the studies of each class held out for validation'
+  },
+  valMinPerClass: {
+    label: 'Validation studies per class (at least)',
+    kind: 'int',
+    help: 'raises a small split to this many studies of each class, at most half of the class; 0: the fraction alone'
+  },
+  folds: {
+    label: 'Folds (k-fold)',
+    kind: 'int',
+    help: 'stratified k-fold by study: with a fold, this run validates on that fold and trains on the others'
+  },
+  fold: {
+    label: 'Fold (0-based)',
+    kind: 'int',
+    help: 'the fold this run validates on; the CLI (train --folds K) trains every fold in turn'
+  },
+  bestBy: {
+    label: 'Best epoch by',
+    kind: 'select',
+    choices: BEST_BY_CHOICES,
+    help: 'smoothed: mean validation score of the epoch and the 2 before it; final: its own score; loss: lowest validation loss'
   },
   seed: { label: 'Seed', kind: 'int' },
   policy: {

@@ -6,7 +6,8 @@ import { useRoute, useRouter } from 'vue-router'
 import type { JobInfo, RunDetail } from '../../../common/contract'
 import { api, describeError } from '../api'
 import { useJobsStore } from '../stores/jobs'
-import { epochLossSeries, epochScoreSeries, stepLossSeries, stepRateSeries } from './chart-options'
+import { epochLossSeries, epochScoreSeries,
+  epochClassSeries, stepLossSeries, stepRateSeries } from './chart-options'
 import {
   applyEvents,
   emptyDashboard,
@@ -166,6 +167,7 @@ export function useRunDashboard(runId: () => string) {
     steps: partOf('step', (s) => s.steps.last?.step ?? 0),
     epochLoss: partOf('epoch', (s) => epochLossSeries(s.epochs, s.best)),
     epochScore: partOf('epoch', (s) => epochScoreSeries(s.epochs, s.best)),
+    epochClasses: partOf('epoch', (s) => epochClassSeries(s.epochs, s.best)),
     best: partOf('epoch', (s) => s.best),
     lastEpoch: partOf('epoch', (s) => s.epochs[s.epochs.length - 1] ?? null),
     samples: partOf('samples', (s) => s.samples),
