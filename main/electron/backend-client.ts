@@ -4,6 +4,7 @@ import { utilityProcess, type UtilityProcess } from 'electron'
 import type { CallName, Envelope, EventName } from '../../common/contract'
 import type { BackendMessage, BackendRequest } from './backend-process'
 import type { Invoke } from './ipc'
+import { answerSecretRequest, isSecretRequest } from './secret-cipher'
 import { workerRelay } from './worker-relay'
 
 export interface BackendClient {
@@ -28,12 +29,13 @@ export function startBackend(script: string, env: NodeJS.ProcessEnv): BackendCli
     child = current
     // the back end's job workers (training, prediction) are utility processes too, forked here
     const relay = workerRelay(
-      (worker) =>
-        utilityProcess.fork(worker, [], { serviceName: 'CXR Studio worker', stdio: 'pipe', env }),
+      (worker) => utilityProcess.fork(worker, [], { serviceName: 'CXR Studio worker', stdio: 'pipe', env }),
       (reply) => current.postMessage(reply satisfies BackendRequest)
     )
     current.on('message', (message: BackendMessage) => {
       if (relay.handle(message)) return
+      if (isSecretRequest(message))
+        return current.postMessage(answerSecretRequest(message) satisfies BackendRequest)
       if (message.type === 'reply') {
         pending.get(message.id)?.(message.envelope)
         pending.delete(message.id)
