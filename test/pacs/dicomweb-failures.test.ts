@@ -2,7 +2,7 @@
 // one error naming the URL and the reason, never the secret, and a study that did not arrive whole
 // is never marked complete, never placed where openDataset looks, and is listed as incomplete.
 import { createServer as createTcpServer } from 'node:net'
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -219,6 +219,30 @@ describe('a study that does not arrive whole', () => {
     const result = await retrieveStudies(new DicomwebClient({ url: server.url }), dir, [STUDY])
     expect(result.studies[0]).toMatchObject({ state: 'incomplete', expected: 3, received: 2 })
     expect(result.studies[0].error).toContain('the server reported 3 instance(s) and sent 2')
+  })
+
+  it('a temp file a killed pull left in staging is removed by the next retrieve; a live one is kept', async () => {
+    const files = await twoInstances()
+    server = await fakePacs((req, res) => {
+      if (req.url?.startsWith('/dicom-web/studies?')) {
+        res.writeHead(200, { 'content-type': 'application/dicom+json' })
+        return void res.end(studyJson(STUDY, 2))
+      }
+      res.writeHead(200, { 'content-type': MULTIPART_TYPE })
+      res.end(multipartBody(files))
+    })
+    const staging = partialStudyDir(dir, STUDY)
+    await mkdir(staging, { recursive: true })
+    // pid 2^22+1 is above Linux's pid_max: no process holds it
+    const dead = `.instance-1.${2 ** 22 + 1}-0123456789ab.tmp`
+    const live = `.instance-1.${process.pid}-0123456789ab.tmp`
+    await writeFile(join(staging, dead), 'half an instance')
+    await writeFile(join(dir, live), 'being written')
+    const result = await retrieveStudies(new DicomwebClient({ url: server.url }), dir, [STUDY])
+    expect(result.studies[0].state).toBe('complete')
+    const left = await allFiles(dir)
+    expect(left.some((f) => f.endsWith(dead))).toBe(false)
+    expect(left).toContain(live)
   })
 
   it('cancel stops the transfer at once, the study stays unmarked, and the next retrieve completes it', async () => {

@@ -10,7 +10,7 @@ import type { ProgressListener } from '../../../common/domain'
 import { readHeaderDataSet } from '../dicom/header'
 import { UserError, errorMessage } from '../errors'
 import { IMAGE_CSV_FILE, STUDY_CSV_FILE } from '../labels'
-import { tempName } from '../temp-files'
+import { removeStaleTemps, tempName } from '../temp-files'
 import {
   countFiles,
   partialStudyDir,
@@ -51,6 +51,8 @@ export async function retrieveStudies(
 ): Promise<PacsRetrieveResult> {
   for (const uid of studyUids) if (!SAFE_NAME.test(uid)) throw new UserError(`${uid}: not a study UID`)
   await mkdir(datasetDir, { recursive: true })
+  // instances a killed pull was writing (.partial/<study>/.instance-N.<pid>-….tmp): no live process holds them
+  await removeStaleTemps(datasetDir, { depth: 3 })
   await copyLabels(datasetDir, options)
 
   const { signal } = options
