@@ -105,3 +105,21 @@ describe('the dashboard state chip', () => {
     expect(describeRunState(null, false, null, null).key).toBe('unknown')
   })
 })
+
+describe('describeBest under --best-by smoothed', () => {
+  it('says the epoch, its own score and the mean its rule compared', () => {
+    expect(
+      describeBest({
+        epoch: 8,
+        metric: 'final',
+        value: 0.74,
+        rule: 'smoothed',
+        smoothed: 0.72,
+        smoothedEpochs: [6, 7, 8]
+      })
+    ).toBe('final score 0.740 at epoch 8 (best by the mean of epochs 6, 7, 8: 0.720)')
+    expect(describeBest({ epoch: 2, metric: 'final', value: 0.5, rule: 'final' })).toBe(
+      'final score 0.500 at epoch 2'
+    )
+  })
+})

@@ -96,7 +96,7 @@ export function describeBest(best: BestScore | null | undefined): string {
   if (best.metric !== 'final') return `validation loss ${formatScalar(best.value)} at epoch ${best.epoch}`
   const smoothed =
     best.rule === 'smoothed' && best.smoothed !== undefined && best.smoothedEpochs
-      ? ` (best by the mean of epochs ${best.smoothedEpochs.join(', ')}: ${formatScore(best.smoothed)})`
+      ? ` (best by the mean of epoch${best.smoothedEpochs.length > 1 ? 's' : ''} ${best.smoothedEpochs.join(', ')}: ${formatScore(best.smoothed)})`
       : ''
   return `final score ${formatScore(best.value)} at epoch ${best.epoch}${smoothed}`
 }
