@@ -9,30 +9,27 @@
 //    training >= 1/3 of PyTorch's, both on two threads). Inference also on ONNX Runtime
 //    (scripts/bench-onnx-runner.ts: the detector exported by main/ml/onnx, onnxruntime-node's CPU
 //    provider on 1 and 2 threads) against PyTorch inference on the same thread counts (target >= 1).
-// 2. Peer comparison (issue 4): on a demo dataset (40 train studies, 256 px), `cxr-studio train` with
-//    default settings on WASM for --time-limit minutes, `submit` on its held-out test split, scored by
-//    `cxr-studio score` against test_study_level.csv / test_image_level.csv; versus torchvision's
-//    Faster R-CNN MobileNetV3-FPN trained from scratch for the same minutes
-//    (scripts/peer-fasterrcnn.py, when torchvision is present), and the trivial all-negative/none
-//    submission.
+// 2. End-to-end peer comparison (issues 4 and 12; scripts/bench-e2e.mjs): for each demo variant
+//    (--demos default,hard) and seed (--seeds 3: --demo-seed, +1, +2), the demo (40 train / 12 test
+//    studies, 256 px), `cxr-studio train` with default settings for --minutes, `submit` on its test
+//    split, scored by `cxr-studio score` and an independent scorer; versus torchvision's Faster R-CNN
+//    MobileNetV3-FPN (scripts/peer-fasterrcnn.py, when torchvision is present) for the same minutes,
+//    and the trivial all-negative/none submission; mean ± sd over the seeds per demo and tool.
+//    Runs are sequential, each with both cores. --e2e runs this part alone.
 //
-// Options: --skip-throughput  --skip-peer  --sizes 256,512  --pairs head/backbone,...  --backends wasm,cpu  --cpu-sizes 256  --threads 1,2
+// Options: --e2e  --skip-throughput  --skip-peer  --sizes 256,512  --pairs head/backbone,...  --backends wasm,cpu  --cpu-sizes 256  --threads 1,2
 //          --onnx-threads 1,2 (empty: no ONNX Runtime rows)  --inference-only (ONNX Runtime and PyTorch inference alone)
 //          --onnx-python PATH (default $ONNX_PYTHON or /usr/bin/python3: checks the export in Python's onnxruntime)
-//          --steps 3  --minutes 15  --demo-seed 42  --out bench-results/train.json
+//          --steps 3  --minutes 15  --demos default,hard  --seeds 3  --demo-seed 42  --out bench-results/train.json
 // The machine may be shared: the load average is printed with the results.
 import { build } from 'esbuild'
-import { execFile, spawn } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { loadavg } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { endToEnd } from './bench-e2e.mjs'
+import { PYTHON, ROOT, hasPython, lastJsonLine, openblasCore, run, torchEnv } from './bench-process.mjs'
 import { nodeBundleOptions } from './esbuild-node.mjs'
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-const PYTHON = '/usr/bin/python3'
-const CLI = join(ROOT, 'bin/cxr-studio.mjs')
 const ALL_PAIRS = [
   ['efficientdet', 'efficientnet-b0'],
   ['efficientdet', 'mobilenetv2'],
@@ -64,71 +61,21 @@ const wasmThreads = option('threads', '1,2').split(',').map(Number)
 const onnxThreads = option('onnx-threads', '1,2').split(',').filter(Boolean).map(Number)
 const onnxPython = option('onnx-python', process.env.ONNX_PYTHON ?? PYTHON)
 const minutes = Number(option('minutes', '15'))
-// the demo's seed: another one than development used gives a dataset neither side has seen
-const demoSeed = option('demo-seed', '42')
+// the end-to-end comparison: demo variants x seeds (demo seed, and CXR Studio's and the peer's training
+// seed, are --demo-seed, --demo-seed + 1, ...); another seed than development used gives data neither
+// side has seen
+const e2eOnly = flag('e2e')
+const demos = option('demos', 'default,hard').split(',').filter(Boolean)
+const demoSeed = Number(option('demo-seed', '42'))
+const seeds = Array.from({ length: Number(option('seeds', '3')) }, (_, i) => demoSeed + i)
 const outFile = resolve(option('out', join(ROOT, 'bench-results/train.json')))
 const workDir = join(ROOT, 'bench-results/train-work')
-
-function run(command, args, { timeoutMs = 0, quiet = false, env = process.env } = {}) {
-  return new Promise((resolvePromise) => {
-    const child = spawn(command, args, {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', quiet ? 'pipe' : 'inherit']
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr?.on('data', (d) => (stderr += d))
-    const timer = timeoutMs ? setTimeout(() => child.kill('SIGKILL'), timeoutMs) : null
-    child.on('close', (code) => {
-      if (timer) clearTimeout(timer)
-      resolvePromise({ code, stdout, stderr })
-    })
-  })
-}
-
-// Debian's OpenBLAS 0.3.21 takes recent Xeons for a "Prescott" and runs its slowest kernels: the
-// PyTorch peer runs with the core type the CPU has (AVX-512: SkylakeX, AVX2: Haswell), and
-// OPENBLAS_VERBOSE=2 makes OpenBLAS print the core it used, reported beside the figures.
-function openblasCoreType() {
-  try {
-    const flags =
-      readFileSync('/proc/cpuinfo', 'utf8')
-        .match(/^flags\s*:(.*)$/m)?.[1]
-        .split(/\s+/) ?? []
-    if (flags.includes('avx512f')) return 'SkylakeX'
-    if (flags.includes('avx2')) return 'Haswell'
-  } catch {
-    // not Linux: OpenBLAS chooses
-  }
-  return null
-}
-const OPENBLAS_CORETYPE = openblasCoreType()
-const torchEnv = {
-  ...process.env,
-  OPENBLAS_VERBOSE: '2',
-  ...(OPENBLAS_CORETYPE ? { OPENBLAS_CORETYPE } : {})
-}
-const openblasCore = (stderr) => stderr.match(/Core:\s*(\S+)/)?.[1] ?? 'not reported'
-
-const hasPython = (module) =>
-  new Promise((ok) => execFile(PYTHON, ['-c', `import ${module}`], (err) => ok(!err)))
 
 async function bundleRunner(name = 'bench-train-runner') {
   // beside the CLI bundle, so that the trainer finds gradient-worker.js next to it
   const outfile = join(ROOT, `out/node/${name}.js`)
   await build({ ...nodeBundleOptions, entryPoints: [join(ROOT, `scripts/${name}.ts`)], outfile })
   return outfile
-}
-
-function lastJsonLine(text) {
-  const line = text
-    .trim()
-    .split('\n')
-    .reverse()
-    .find((l) => l.startsWith('{'))
-  return line ? JSON.parse(line) : null
 }
 
 async function throughput() {
@@ -330,124 +277,10 @@ function report(row) {
     )
 }
 
-async function scoreFile(demo, submission) {
-  const result = await run(
-    process.execPath,
-    [CLI, 'score', demo, '--submission', submission, '--truth', 'test', '--json'],
-    { quiet: true }
-  )
-  if (result.code !== 0) return { error: result.stderr.trim() }
-  const score = JSON.parse(result.stdout)
-  // and by the acceptance script's scorer, which shares no code with `cxr-studio score`
-  if (existsSync(PYTHON)) {
-    const truth = ['test_study_level.csv', 'test_image_level.csv'].map((f) => join(demo, f))
-    const independent = await run(
-      PYTHON,
-      [join(ROOT, 'scripts/score-independent.py'), ...truth, submission],
-      { quiet: true }
-    )
-    score.independentFinal = independent.code === 0 ? JSON.parse(independent.stdout).final : null
-  }
-  return score
-}
-
-async function peer() {
-  await rm(workDir, { recursive: true, force: true })
-  await mkdir(workDir, { recursive: true })
-  const demo = join(workDir, 'demo40')
-  const workspace = join(workDir, 'workspace')
-  await run(
-    process.execPath,
-    [CLI, 'demo', demo, '--studies', '40', '--test-studies', '12', '--seed', demoSeed],
-    { quiet: true }
-  )
-  const results = { demo, demoSeed, minutes }
-
-  // the trivial submission: every study negative, every image none
-  const sample = await readFile(join(demo, 'sample_submission.csv'), 'utf8')
-  const trivial = join(workDir, 'trivial.csv')
-  await writeFile(trivial, sample)
-  results.trivial = await scoreFile(demo, trivial)
-  process.stdout.write(
-    `trivial all-negative/none submission: final ${results.trivial.final?.toFixed(4)} (independent scorer ${results.trivial.independentFinal?.toFixed(4)})\n`
-  )
-
-  // CXR Studio with default settings on WASM
-  const runDir = join(workDir, 'cxr-run')
-  const t0 = Date.now()
-  const train = await run(process.execPath, [
-    CLI,
-    '--workspace',
-    workspace,
-    'train',
-    demo,
-    '--out',
-    runDir,
-    '--backend',
-    'wasm',
-    '--time-limit',
-    String(minutes),
-    '--json'
-  ])
-  let trained = null
-  try {
-    trained = JSON.parse(train.stdout)
-  } catch {
-    process.stdout.write(`train failed (exit ${train.code})\n`)
-  }
-  const submission = join(workDir, 'cxr-submission.csv')
-  await run(
-    process.execPath,
-    [CLI, '--workspace', workspace, 'submit', runDir, demo, '--out', submission, '--json'],
-    { quiet: true }
-  )
-  results.cxrStudio = {
-    wallSeconds: (Date.now() - t0) / 1000,
-    status: trained?.status,
-    epochs: trained?.epochsCompleted,
-    steps: trained?.globalStep,
-    best: trained?.best,
-    score: await scoreFile(demo, submission)
-  }
-  process.stdout.write(
-    `CXR Studio (wasm, defaults, ${minutes} min): final ${results.cxrStudio.score.final?.toFixed(4)} (independent scorer ${results.cxrStudio.score.independentFinal?.toFixed(4)}) after ${results.cxrStudio.epochs} epochs\n`
-  )
-
-  // torchvision Faster R-CNN MobileNetV3-FPN from scratch
-  if (existsSync(PYTHON) && (await hasPython('torchvision'))) {
-    const peerCsv = join(workDir, 'peer-submission.csv')
-    const t1 = Date.now()
-    const peerRun = await run(
-      PYTHON,
-      [join(ROOT, 'scripts/peer-fasterrcnn.py'), demo, '--out', peerCsv, '--minutes', String(minutes)],
-      { quiet: true }
-    )
-    results.fasterRcnn = {
-      wallSeconds: (Date.now() - t1) / 1000,
-      log: peerRun.stderr
-        .trim()
-        .split('\n')
-        .filter((l) => /trained|wrote|loaded/.test(l)),
-      score:
-        peerRun.code === 0
-          ? await scoreFile(demo, peerCsv)
-          : { error: peerRun.stderr.trim().split('\n').pop() }
-    }
-    process.stdout.write(
-      `torchvision Faster R-CNN MobileNetV3-FPN (${minutes} min): final ${results.fasterRcnn.score.final?.toFixed(4)} (independent scorer ${results.fasterRcnn.score.independentFinal?.toFixed(4)})\n`
-    )
-  } else {
-    results.fasterRcnn = {
-      skipped: 'torchvision is not installed for /usr/bin/python3 (apt-get install python3-torchvision)'
-    }
-  }
-  return results
-}
-
 const started = new Date().toISOString()
 const output = { started, loadAverageAtStart: loadavg() }
-if (!flag('skip-throughput')) output.throughput = await throughput()
-if (!flag('skip-peer')) output.peer = await peer()
+if (!flag('skip-throughput') && !e2eOnly) output.throughput = await throughput()
+if (!flag('skip-peer')) output.endToEnd = await endToEnd({ demos, seeds, minutes, workDir })
 output.loadAverageAtEnd = loadavg()
 await mkdir(dirname(outFile), { recursive: true })
 await writeFile(outFile, JSON.stringify(output, null, 2) + '\n')
