@@ -94,6 +94,30 @@ describe('checking training settings', () => {
     expect(Object.values(clean.valStudiesPerClass).reduce((a, b) => a + b, 0)).toBeGreaterThan(0)
   })
 
+  it('previews the validation split with the floor per class, or one fold, and names a fold without folds', async () => {
+    type Check = {
+      errors: Array<{ field: string; message: string }>
+      valStudiesPerClass: Record<string, number>
+    }
+    // 12 demo studies: 3 per class; 10% rounds to 0, the floor gives min(4, half of 3) = 1 per class
+    const floored = await call<Check>('checkTraining', { datasetId, settings: { valFraction: 0.1 } })
+    expect(floored.valStudiesPerClass).toEqual({ negative: 1, typical: 1, indeterminate: 1, atypical: 1 })
+    const unfloored = await call<Check>('checkTraining', {
+      datasetId,
+      settings: { valFraction: 0.1, valMinPerClass: 0 }
+    })
+    expect(Object.values(unfloored.valStudiesPerClass).reduce((a, b) => a + b, 0)).toBe(0)
+    // fold 0 of 3: one study of each class of 3
+    const fold = await call<Check>('checkTraining', { datasetId, settings: { folds: 3, fold: 0 } })
+    expect(fold.errors).toEqual([])
+    expect(fold.valStudiesPerClass).toEqual({ negative: 1, typical: 1, indeterminate: 1, atypical: 1 })
+    const lone = await call<Check>('checkTraining', { datasetId, settings: { fold: 1 } })
+    expect(lone.errors).toContainEqual({
+      field: 'fold',
+      message: expect.stringMatching(/--fold 1 needs --folds K/)
+    })
+  })
+
   it('refuses to start with bad settings, saying which', async () => {
     await expect(call('startTraining', { datasetId, settings: { ...tiny, imageSize: 100 } })).rejects.toThrow(
       /imageSize: .*multiple of 128/
