@@ -192,6 +192,10 @@ export async function importLayersModel(
     planned.push({ layer, modulePath: target[0], module: target[1], weights: layerWeights })
     targets.set(target[1], layer)
   }
+  for (const [sourceName, [modulePath, module]] of bySourceName)
+    if (!targets.has(module)) report.missingModules.push(`${modulePath} (${sourceName})`)
+  // every check before the first assignment: a refused file leaves the model as it was
+  checkCoverage(report, planned.length, partial)
   checkShapes(planned, modelJsonPath)
 
   const biases: Array<[modulePath: string, Module, WeightTensor]> = []
@@ -219,19 +223,6 @@ export async function importLayersModel(
     if (foldBias(root, module, bias)) report.foldedBiases.push(`${modulePath}/bias`)
     else report.ignoredWeights.push(`${targets.get(module)}/bias`)
   }
-
-  for (const [sourceName, [modulePath, module]] of bySourceName)
-    if (!targets.has(module)) report.missingModules.push(`${modulePath} (${sourceName})`)
-  if (!report.matched.length)
-    throw new UserError(
-      `${modelJsonPath}: no layer matches this backbone's layer names (its layers: ${preview(report.unmatchedSourceLayers)}); ` +
-        'give a mapping file (see "Pretrained backbones" in the README)'
-    )
-  if (report.missingModules.length && !partial)
-    throw new UserError(
-      `${modelJsonPath}: ${report.missingModules.length} backbone layer(s) have no weights there: ${preview(report.missingModules)} ` +
-        '(another variant or width? a mapping file with "partial": true imports the rest)'
-    )
   return report
 }
 
@@ -279,6 +270,20 @@ function groupByLayer(source: Map<string, WeightTensor>): Map<string, Array<[str
     layers.set(layer, [...(layers.get(layer) ?? []), [parts[parts.length - 1], weight]])
   }
   return layers
+}
+
+/** Something must match, and (unless partial) every backbone layer must find its weights. */
+function checkCoverage(report: ImportReport, matchedLayers: number, partial: boolean): void {
+  if (!matchedLayers)
+    throw new UserError(
+      `${report.source}: no layer matches this backbone's layer names (its layers: ${preview(report.unmatchedSourceLayers)}); ` +
+        'give a mapping file (see "Pretrained backbones" in the README)'
+    )
+  if (report.missingModules.length && !partial)
+    throw new UserError(
+      `${report.source}: ${report.missingModules.length} backbone layer(s) have no weights there: ${preview(report.missingModules)} ` +
+        '(another variant or width? a mapping file with "partial": true imports the rest)'
+    )
 }
 
 /** Every weight that has a variable must fit it (or be an RGB stem for a greyscale one), before anything is assigned. */

@@ -43,10 +43,12 @@ describe('importing a TF.js Layers model', () => {
       { name: 'predictions/kernel', shape: [8, 10], values: range(80) }
     ])
     const detector = createDetector(config)
-    // the rest of the backbone is missing from this file: refused unless partial
+    const initialStem = Array.from(detector.getWeights().get('backbone/stem/conv/kernel')!.values)
+    // the rest of the backbone is missing from this file: refused unless partial, nothing assigned
     await expect(detector.importPretrained(path)).rejects.toThrow(
       /efficientnetb0\.json: \d+ backbone layer\(s\) have no weights there: backbone\/blocks\.0\/dwconv\/conv \(block1a_dwconv\)/
     )
+    expect(Array.from(detector.getWeights().get('backbone/stem/conv/kernel')!.values)).toEqual(initialStem)
     const report = await detector.importPretrained(path, { partial: true })
 
     expect(report.matched).toEqual([
