@@ -103,5 +103,5 @@ export function epochLine(record: EpochRecord, best: BestScore | null, improved 
 function better(best: BestScore): string {
   const rule = best.rule ?? 'final'
   if (best.metric === 'val/total') return 'the lowest so far'
-  return `the highest so far by --best-by ${rule}${best.valLoss !== null && best.valLoss !== undefined ? ` (ties: lower val loss ${best.valLoss.toFixed(4)})` : ''}`
+  return `the highest so far by --best-by ${rule} (an equal one only with a lower val loss)`
 }
