@@ -7,6 +7,7 @@ import * as j from './jobs'
 import * as t from './training'
 import * as p from './predictions'
 import * as d from './dicomweb'
+import * as im from './imported'
 import { TrainSettings } from '../training'
 
 interface JsonCall<Req extends z.ZodType = z.ZodType, Res extends z.ZodType = z.ZodType> {
@@ -134,6 +135,11 @@ export const calls = {
   readRun: json(onRun, t.RunDetail),
   /** Adds a run folder anywhere on disk (e.g. made by `cxr-studio train --out`) to the Runs view. */
   openRun: json(z.strictObject({ path: s.FolderPath }), t.RunSummary),
+  /**
+   * Makes a run of kind `imported` under the workspace's runs/ folder from an ONNX detector trained
+   * elsewhere (checked against its format first); refusals come back per form field.
+   */
+  importModel: json(im.ImportModelRequest, im.ImportModelResult),
   /** Deletes a run folder of the workspace (forgets an opened one); refused while it trains. */
   deleteRun: json(onRun, z.object({ deleted: z.boolean(), path: z.string() })),
   /** Saved DICOMweb servers (never their passwords or tokens). */
@@ -235,3 +241,4 @@ export * from './jobs'
 export * from './training'
 export * from './predictions'
 export * from './dicomweb'
+export * from './imported'

@@ -6,6 +6,7 @@ import { SCORED_CLASSES, STUDY_CLASSES } from '../domain'
 import { FILTER_POLICIES } from '../dataset'
 import { RUNTIME_CHOICES } from '../training'
 import { DatasetId, ImageId, Prediction } from './schemas'
+import { ImportedModelInfo } from './imported'
 import { RunId, RunName } from './training'
 
 /** A stored prediction's folder name under the workspace's predictions/ folder. */
@@ -47,6 +48,8 @@ export const PredictionSummary = z.object({
   createdAt: z.string(),
   run: z.object({ runId: RunId, path: z.string(), name: z.string() }),
   checkpoint: z.object({ name: z.enum(['best', 'last']), epoch: z.number().int() }),
+  /** An imported run's ONNX model (then `checkpoint` is only a placeholder). */
+  model: ImportedModelInfo.nullable().optional(),
   dataset: z.object({ datasetId: DatasetId, root: z.string(), name: z.string() }),
   scope: PredictScope,
   imageId: z.string().nullable(),

@@ -160,6 +160,7 @@ export function createBackend(options: BackendOptions): Backend {
     readRun: ({ runId }) => runs.read(runId),
     openRun: ({ path }) => runs.open(path),
     deleteRun: ({ runId }) => runs.delete(runId),
+    importModel: (request) => runs.importModel(request),
     pacsServers: () => pacs.list(),
     pacsSaveServer: (draft) => pacs.save(draft),
     pacsDeleteServer: ({ serverId, removeCache }) => pacs.delete(serverId, removeCache),

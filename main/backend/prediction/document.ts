@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { z } from 'zod'
 import { STUDY_CLASSES } from '../../../common/domain'
 import { PredictedBox } from '../../../common/contract'
+import { ImportedModelInfo } from '../../../common/contract/imported'
 import { InferenceRuntimeInfo } from '../../../common/contract/training'
 import { UserError, errorMessage } from '../../core/errors'
 import { PREDICTIONS_FORMAT } from '../../ml/predict/outputs'
@@ -20,6 +21,8 @@ export const PredictionsDocument = z.object({
     epoch: z.number().int(),
     globalStep: z.number().int()
   }),
+  /** An imported run's ONNX model (then `checkpoint` is a placeholder). */
+  model: ImportedModelInfo.optional(),
   dataset: z.string(),
   backend: z.object({ name: z.string(), device: z.string() }),
   /** What ran inference (files written before ONNX Runtime support have only `backend`). */

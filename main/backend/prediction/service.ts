@@ -179,6 +179,7 @@ export class PredictionService {
       createdAt: doc.createdAt,
       run: { runId: runIdOf(doc.run), path: doc.run, name: basename(doc.run) },
       checkpoint: { name: doc.checkpoint.name, epoch: doc.checkpoint.epoch },
+      model: doc.model ?? null,
       dataset: { datasetId: request.datasetId, root: doc.dataset, name: basename(doc.dataset) },
       scope: request.scope,
       imageId: request.imageId ?? null,

@@ -19,6 +19,7 @@ import {
 } from '../../../common/contract'
 import { errorMessage } from '../../core/errors'
 import { findCheckpoint, readCheckpointMeta } from '../../ml/runs/checkpoint-meta'
+import { isImportedRun } from '../../ml/imported/model-config'
 import { RUN_FILES, readRunConfig } from '../../ml/runs/run-folder'
 import { readRunStatus } from '../../ml/runs/run-status'
 import { readIntactScalars } from '../../ml/runs/tfevents'
@@ -107,17 +108,19 @@ export async function summarizeRun(
   const { config, status, trainer } = files
   const history = trainer?.history ?? []
   const train = config?.train
+  const imported = config && isImportedRun(config) ? config : null
   return {
     runId: runIdOf(runDir),
     path: runDir,
     name: basename(runDir),
-    state: stateOf(files, job),
+    state: imported ? 'completed' : stateOf(files, job),
     jobId: live(job) ? job!.jobId : null,
     source,
     createdAt: config?.createdAt ?? status?.startedAt ?? null,
     updatedAt: status?.updatedAt ?? null,
     dataset: train ? { root: train.dataset, name: basename(train.dataset) } : null,
-    model: config
+    // an imported run (main/ml/imported) has no detector config, training or backend of its own
+    model: config?.detector
       ? {
           head: config.detector.head,
           backbone: config.detector.backbone,
@@ -125,7 +128,15 @@ export async function summarizeRun(
           parameters: config.parameters.total
         }
       : null,
-    backend: config ? `${config.backend.name} on ${config.backend.device}` : null,
+    backend: config?.backend ? `${config.backend.name} on ${config.backend.device}` : imported ? 'ONNX Runtime' : null,
+    imported: imported
+      ? {
+          format: imported.model.format,
+          source: imported.model.source.file,
+          sha256: imported.model.source.sha256,
+          inputSize: imported.model.inputSize
+        }
+      : null,
     epochs: Math.max(history.length, status?.epochs ?? 0),
     // the latest session's plan (a resume may add epochs), else the run's first
     epochsPlanned:

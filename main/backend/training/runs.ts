@@ -2,11 +2,19 @@
 // user opened by path (remembered in the workspace), listed newest first, read, and deleted.
 import { readFile, readdir, rm, stat } from 'node:fs/promises'
 import { join, relative, isAbsolute } from 'node:path'
-import type { JobInfo, RunDetail, RunSummary } from '../../../common/contract'
-import { UserError } from '../../core/errors'
+import type {
+  ImportModelField,
+  ImportModelRequest,
+  ImportModelResult,
+  JobInfo,
+  RunDetail,
+  RunSummary
+} from '../../../common/contract'
+import { UserError, errorMessage } from '../../core/errors'
+import { ImportFieldError } from '../../ml/imported/model-config'
 import { writeJsonAtomic } from '../../core/fs-atomic'
 import { RUN_FILES, readRunConfig } from '../../ml/runs/run-folder'
-import { validateFolder } from '../folders'
+import { validateFile, validateFolder } from '../folders'
 import type { JobService } from '../jobs/job-service'
 import { readRunDetail, runIdOf, summarizeRun } from './run-folders'
 
@@ -49,6 +57,48 @@ export class RunsService {
       if (!opened.includes(runDir)) await writeJsonAtomic(this.openedFile, [runDir, ...opened])
     }
     return summarizeRun(runDir, this.inWorkspace(runDir) ? 'workspace' : 'opened', this.jobOf(runDir))
+  }
+
+  /**
+   * Imports an ONNX detector as a run of the workspace (runs/<name>); what is refused comes back per
+   * form field. Checking a model takes a second or two (hash, one ONNX Runtime run), so no job.
+   */
+  async importModel(request: ImportModelRequest): Promise<ImportModelResult> {
+    const refused = (field: ImportModelField, err: unknown): ImportModelResult => ({
+      run: null,
+      errors: [{ field, message: errorMessage(err) }]
+    })
+    let model: string
+    let studyModel: string | undefined
+    try {
+      model = await validateFile(request.model)
+    } catch (err) {
+      return refused('model', err)
+    }
+    try {
+      studyModel = request.studyModel ? await validateFile(request.studyModel) : undefined
+    } catch (err) {
+      return refused('studyModel', err)
+    }
+    const out = join(this.runsDir, request.name)
+    try {
+      const { importModel } = await import('../../ml/imported/import-model')
+      await importModel({
+        model,
+        format: request.format,
+        out,
+        classes: request.classes,
+        studyModel,
+        inputSize: request.inputSize,
+        name: request.name,
+        workspace: this.workspace
+      })
+    } catch (err) {
+      if (err instanceof ImportFieldError) return refused(err.field, err)
+      if (err instanceof UserError) return refused('model', err)
+      throw err
+    }
+    return { run: await summarizeRun(out, 'workspace', undefined), errors: [] }
   }
 
   /**

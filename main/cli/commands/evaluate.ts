@@ -63,7 +63,7 @@ export function registerEvaluate(program: Command): void {
       const f = (v: number | null) => (v === null ? '   n/a' : v.toFixed(4))
       const lines = [
         `${result.images} image(s) scored against ${evaluation.truthSource}`,
-        `checkpoint ${result.checkpoint.name} (epoch ${result.checkpoint.epoch}, step ${result.checkpoint.globalStep})`,
+        `predicted with ${result.predictedWith}`,
         ...SCORED_CLASSES.map(
           (c) =>
             `  AP ${c.padEnd(14)} ${f(r.ap[c])}  (${r.counts.classes[c].groundTruth} truth, ${r.counts.classes[c].detections} predictions)`

@@ -114,8 +114,8 @@ export function predictOptions(
 
 export function printPredictSummary(result: PredictJobResult): void {
   process.stdout.write(
-    `${result.images} image(s) in ${result.studies} stud${result.studies === 1 ? 'y' : 'ies'} predicted with ${result.checkpoint.name} ` +
-      `(epoch ${result.checkpoint.epoch}, step ${result.checkpoint.globalStep}) on ${result.runtime}: ${result.boxes} box(es)\n`
+    `${result.images} image(s) in ${result.studies} stud${result.studies === 1 ? 'y' : 'ies'} predicted with ${result.predictedWith} ` +
+      `on ${result.runtime}: ${result.boxes} box(es)\n`
   )
   for (const e of result.errors.slice(0, 20)) process.stderr.write(`warning: ${e.path}: ${e.reason}\n`)
   if (result.errors.length > 20) process.stderr.write(`warning: … and ${result.errors.length - 20} more\n`)

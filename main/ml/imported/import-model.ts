@@ -15,8 +15,10 @@ import { chooseRuntime } from '../onnx/runtime'
 import { isEmptyFolder, writeRunConfig } from '../runs/run-folder'
 import { DEFAULT_PREDICTION } from '../predict/predict-images'
 import { checkGraph, checkStudyGraph, describeGraph, shapeText, type GraphIo } from './formats'
+import type { ImportModelField } from '../../../common/contract/imported'
 import {
   IMPORTED_FILES,
+  ImportFieldError,
   newImportedConfig,
   parseClassMapping,
   parsePriors,
@@ -54,19 +56,24 @@ type OrtModule = typeof Ort
 
 export async function importModel(options: ImportModelOptions): Promise<ImportResult> {
   const out = resolve(options.out)
-  if (!(await isEmptyFolder(out))) throw new UserError(`${options.out}: exists and is not empty; choose a new run folder`)
-  await assertOutputAllowed(join(out, 'config.json'), [inputSource(resolve(options.model))])
+  await onField('name', async () => {
+    if (!(await isEmptyFolder(out))) throw new UserError(`${options.out}: exists and is not empty; choose a new run folder`)
+    await assertOutputAllowed(join(out, 'config.json'), [inputSource(resolve(options.model))])
+  })
   const { ort } = await chooseRuntime('onnx')
-  const classes = parseClassMapping(options.classes, options.format)
+  const classes = await onField('classes', async () => parseClassMapping(options.classes, options.format))
   const detector = await inspectDetector(ort!, options)
   if (classes.opacity !== 'all' && detector.io.classCount !== null) {
     const outside = classes.opacity.filter((c) => c >= detector.io.classCount!)
     if (outside.length)
-      throw new UserError(
+      throw new ImportFieldError(
+        'classes',
         `--classes: class ${outside.join(', ')} does not exist in ${options.model} (it predicts ${detector.io.classCount} class(es), 0-${detector.io.classCount - 1})`
       )
   }
-  const study = options.studyModel ? await inspectStudyModel(ort!, options.studyModel, options.inputSize) : null
+  const study = options.studyModel
+    ? await onField('studyModel', () => inspectStudyModel(ort!, options.studyModel!, options.inputSize))
+    : null
   const { priors, priorsFrom } = await studyPriors(options)
   const config = newImportedConfig({
     name: options.name ?? basename(out),
@@ -113,6 +120,16 @@ export async function importModel(options: ImportModelOptions): Promise<ImportRe
   return { run: out, config }
 }
 
+/** Runs `step`, giving a UserError it throws the form field it is about. */
+async function onField<T>(field: ImportModelField, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step()
+  } catch (err) {
+    if (err instanceof UserError && !(err instanceof ImportFieldError)) throw new ImportFieldError(field, err.message)
+    throw err
+  }
+}
+
 interface ModelFile {
   bytes: Uint8Array
   source: { file: string; sha256: string; bytes: number }
@@ -141,12 +158,14 @@ async function inspectDetector(
   options: ImportModelOptions
 ): Promise<ModelFile & { io: GraphIo; size: number }> {
   const file = options.model
-  const model = await readModel(file, 'model')
-  const session = await openForCheck(ort, file, model.bytes)
+  const model = await onField('model', () => readModel(file, 'model'))
+  const session = await onField('model', () => openForCheck(ort, file, model.bytes))
   try {
-    const io = checkGraph(file, options.format, describeGraph(session))
-    const size = inputSizeOf(file, io.fixedSize, options.inputSize, options.format === 'torchvision' ? 800 : 640)
-    await tryRun(ort, session, file, options.format, io, size)
+    const io = await onField('format', async () => checkGraph(file, options.format, describeGraph(session)))
+    const size = await onField('inputSize', async () =>
+      inputSizeOf(file, io.fixedSize, options.inputSize, options.format === 'torchvision' ? 800 : 640)
+    )
+    await onField('format', () => tryRun(ort, session, file, options.format, io, size))
     return { ...model, io, size }
   } finally {
     await session.release()

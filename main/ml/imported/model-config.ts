@@ -9,8 +9,18 @@ import { UserError } from '../../core/errors'
 import { RUN_FORMAT, RUN_FORMAT_VERSION, type RunHeader } from '../runs/run-folder'
 import type { StudyPriors } from '../../core/submission/study-rule'
 
-export const IMPORTED_FORMATS = ['yolov5', 'yolov8', 'torchvision'] as const
-export type ImportedFormat = (typeof IMPORTED_FORMATS)[number]
+export { IMPORTED_FORMATS, type ImportedFormat } from '../../../common/contract/imported'
+import type { ImportModelField, ImportedFormat } from '../../../common/contract/imported'
+
+/** A refusal of an import, with the form field it is about (the Runs view shows it there). */
+export class ImportFieldError extends UserError {
+  constructor(
+    readonly field: ImportModelField,
+    message: string
+  ) {
+    super(message)
+  }
+}
 
 export const IMPORTED_FILES = {
   dir: 'model',
@@ -68,7 +78,7 @@ export interface ImportedRunConfig extends RunHeader {
 
 /** What a study classifier must look like (README, `import-model --help`). */
 export const STUDY_MODEL_IO =
-  'input [1, 3, S, S] float (prepared like the detector input: letterbox, pad 0, /255, grey as RGB); ' +
+  'input [1, 3, S, S] float (prepared like the detector input: letterbox with its padding, /255, grey as RGB); ' +
   'first output [1, 4] probabilities or logits in the order negative, typical, indeterminate, atypical ' +
   '(softmax applied unless they already sum to 1); optional second output [1, 1] the image-level ' +
   '`none` probability or logit (sigmoid applied when outside 0-1)'

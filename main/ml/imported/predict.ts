@@ -3,6 +3,7 @@
 // imported runs unchanged. Images are prepared by the same tensor cache as training (display pixels,
 // letterbox), then fed to the ONNX model one at a time, as exported detectors take one image.
 import { join } from 'node:path'
+import type { ImportedModelInfo } from '../../../common/contract/imported'
 import { STUDY_CLASSES, type StudyClass } from '../../../common/domain'
 import { UserError } from '../../core/errors'
 import { openDataset } from '../../core/dataset'
@@ -19,14 +20,7 @@ import { IMPORTED_FILES, type ImportedRunConfig } from './model-config'
 import { ImportedModel } from './session'
 
 /** What predicted, in place of a checkpoint (predictions.json, summaries). */
-export interface ImportedModelDescription {
-  kind: 'imported'
-  format: ImportedRunConfig['model']['format']
-  source: string
-  sha256: string
-  inputSize: number
-  study: 'box-majority' | 'study-model'
-}
+export type ImportedModelDescription = ImportedModelInfo
 
 export function describeImported(config: ImportedRunConfig): ImportedModelDescription {
   return {

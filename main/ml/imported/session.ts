@@ -118,7 +118,12 @@ export class ImportedModel {
     const study = this.config.study
     if (study.from !== 'study-model' || !this.study) throw new Error('no study model')
     const size = study.inputSize
-    const input = new this.ort.Tensor('float32', modelInput(pixels, size, original, 0), [1, 3, size, size])
+    // prepared like the detector's input, padding included (STUDY_MODEL_IO)
+    const input = new this.ort.Tensor(
+      'float32',
+      modelInput(pixels, size, original, this.config.preprocessing.padValue),
+      [1, 3, size, size]
+    )
     const results = await this.study.run({ [study.inputName]: input })
     input.dispose()
     const [classesName, noneName] = this.study.outputNames

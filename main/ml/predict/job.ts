@@ -17,6 +17,8 @@ export type PredictJob =
 export interface PredictSummary {
   run: string
   checkpoint: PredictionSet['checkpoint']
+  /** What predicted, in words: the checkpoint and its epoch, or the imported model. */
+  predictedWith: string
   backend: string
   /** What ran inference: `onnxruntime 1.30.0 (cpu provider, 2 threads)` or the tfjs backend. */
   runtime: string
@@ -38,6 +40,9 @@ function summary(
   return {
     run: set.run,
     checkpoint: set.checkpoint,
+    predictedWith: set.model
+      ? `the imported ${set.model.format} model ${set.model.source} (${set.model.inputSize} px)`
+      : `${set.checkpoint.name} (epoch ${set.checkpoint.epoch}, step ${set.checkpoint.globalStep})`,
     backend: `${set.backend.name} on ${set.backend.device}`,
     runtime: describeRuntime(set.runtime),
     images: set.images.length,

@@ -40,7 +40,8 @@ export function predictionsDocument(set: PredictionSet) {
     images: set.images,
     studies: set.studies,
     errors: set.errors,
-    ...(set.ensemble ? { ensemble: set.ensemble } : {})
+    ...(set.ensemble ? { ensemble: set.ensemble } : {}),
+    ...(set.model ? { model: set.model } : {})
   }
 }
 

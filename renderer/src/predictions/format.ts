@@ -2,8 +2,9 @@
 import type { PredictionSummary, PredictionsSummary, RowError } from '../../../common/contract'
 import { SCOPE_LABELS } from './predict-form'
 
-/** `best (epoch 3)`. */
+/** `best (epoch 3)`, or `imported yolov5 · model.onnx` for a model trained elsewhere. */
 export function describeCheckpoint(summary: PredictionSummary): string {
+  if (summary.model) return `imported ${summary.model.format} · ${summary.model.source}`
   return `${summary.checkpoint.name} (epoch ${summary.checkpoint.epoch})`
 }
 

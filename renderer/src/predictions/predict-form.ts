@@ -46,7 +46,9 @@ export function emptyPredictForm(preset: Partial<PredictForm> = {}): PredictForm
 
 /** Runs that can predict: at least one epoch written (a checkpoint exists), not training now. */
 export function predictableRuns(runs: readonly RunSummary[]): RunSummary[] {
-  return runs.filter((run) => run.epochs > 0 && run.state !== 'running' && run.state !== 'queued')
+  return runs.filter(
+    (run) => (run.epochs > 0 || Boolean(run.imported)) && run.state !== 'running' && run.state !== 'queued'
+  )
 }
 
 export type PredictField = keyof PredictForm
