@@ -95,6 +95,7 @@ export function registerPull(program: Command): void {
               studies.map((s) => s.studyUid),
               {
                 refresh: options.refresh,
+                instanceCounts: new Map(studies.map((s) => [s.studyUid, s.instances])),
                 studyLabels: options.studyLabels && resolve(options.studyLabels),
                 imageLabels: options.imageLabels && resolve(options.imageLabels),
                 signal,

@@ -29,6 +29,8 @@ export interface RetrieveOptions {
   /** Label CSVs copied next to the tree. */
   studyLabels?: string
   imageLabels?: string
+  /** Instances per study as a search reported them (saves asking the server again). */
+  instanceCounts?: ReadonlyMap<string, number | null>
   signal?: AbortSignal
   onProgress?: ProgressListener
   /** Instances and bytes as they arrive (at most every 100 ms, and at each study's end). */
@@ -38,6 +40,12 @@ export interface RetrieveOptions {
 /** A UID as a folder or file name: what DicomUid allows (no slash, no leading dot). */
 const SAFE_NAME = /^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$/
 const EVENT_INTERVAL_MS = 100
+/**
+ * QIDO-RS look-ups of instance counts in flight at once: one request per study took 70-80 ms from a
+ * loopback Orthanc on this (busy) machine, so 54 studies spent 4 s on them one by one.
+ */
+const LOOKUPS_AT_ONCE = 4
+const SYNCS_AT_ONCE = 16
 
 /**
  * Retrieves `studyUids` from `client` into `datasetDir`. Never throws for one study's failure: that
@@ -56,13 +64,18 @@ export async function retrieveStudies(
   await copyLabels(datasetDir, options)
 
   const { signal } = options
-  // what each study holds, asked first so progress has a total
+  // what each study holds, asked first so progress has a total (a search's rows already say)
   const expected = new Map<string, number | null>()
+  const toAsk: string[] = []
   for (const uid of studyUids) {
-    signal?.throwIfAborted()
     if (!options.refresh && (await readMarker(studyDir(datasetDir, uid)))) continue
-    expected.set(uid, (await client.study(uid, signal))?.instances ?? null)
+    const known = options.instanceCounts?.get(uid)
+    if (known === undefined) toAsk.push(uid)
+    expected.set(uid, known ?? null)
   }
+  await inParallel(toAsk, LOOKUPS_AT_ONCE, async (uid) => {
+    expected.set(uid, (await client.study(uid, signal))?.instances ?? null)
+  })
   const known = [...expected.values()]
   const tally = {
     instancesTotal: known.every((n) => n !== null) ? known.reduce<number>((a, n) => a + (n ?? 0), 0) : null,
@@ -167,6 +180,13 @@ async function retrieveStudy(
       throw new UserError(
         `${client.base}/studies/${studyUid}: the server reported ${expected} instance(s) and sent ${received}`
       )
+    // every instance on disk for sure before the marker says complete (also those an interrupted
+    // run left): one fsync per file, several in flight, which the file system commits together
+    // (an fsync per instance as it arrived took 12.4 s for 54 studies, 7.0 s without, on a busy machine)
+    const files = [...have].flatMap(([series, sops]) =>
+      [...sops].map((sop) => join(staging, series, `${sop}.dcm`))
+    )
+    await inParallel(files, SYNCS_AT_ONCE, syncFile)
     const marker: CompleteMarker = {
       studyUid,
       expected,
@@ -233,7 +253,6 @@ async function instanceSink(
     async end() {
       unfinished.delete(abandon)
       if (failed) return
-      await handle.sync()
       await handle.close()
       const ids = await instanceIds(tmp).catch(async (err) => {
         await rm(tmp, { force: true })
@@ -306,5 +325,27 @@ function throttled(report: Report): Report {
     if (!force && now - last < EVENT_INTERVAL_MS) return
     last = now
     report(instancesDone, bytes, force)
+  }
+}
+
+/** Runs `work` on every item, at most `limit` at once; the first failure stops the rest. */
+async function inParallel<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>
+): Promise<void> {
+  let next = 0
+  const lane = async () => {
+    while (next < items.length) await work(items[next++])
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane))
+}
+
+async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r')
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
   }
 }
