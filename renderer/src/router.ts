@@ -56,6 +56,7 @@ export const router = createRouter({
       component: () => import('./views/EvaluationView.vue'),
       props: true
     },
+    { path: '/pacs', name: 'pacs', component: () => import('./views/PacsView.vue') },
     { path: '/runs', name: 'runs', component: () => import('./views/RunsView.vue') },
     { path: '/runs/compare', name: 'runs-compare', component: () => import('./views/CompareRunsView.vue') },
     {
