@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { openDataset } from '../../main/core/dataset'
 import { cachedStudies, partialStudyDir, studyDir } from '../../main/core/dicomweb/cache'
 import { DicomwebClient } from '../../main/core/dicomweb/client'
+import { networkReason } from '../../main/core/dicomweb/http'
 import { retrieveStudies } from '../../main/core/dicomweb/retrieve'
 import {
   fakePacs,
@@ -293,5 +294,26 @@ describe('a study that does not arrive whole', () => {
       `${SERIES}.1`,
       `${SERIES}.2`
     ])
+  })
+})
+
+describe('network reasons', () => {
+  // a real DNS failure would send a query off this machine: the mapping is checked on the error
+  // shape Node's fetch gives (TypeError "fetch failed" with the system error as its cause)
+  it('names an unknown host, a TLS certificate problem and an unexpected code', () => {
+    const failed = (cause: object) => new TypeError('fetch failed', { cause })
+    expect(networkReason(failed({ code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND pacs.example' }))).toBe(
+      'unknown host (DNS lookup failed)'
+    )
+    expect(networkReason(failed({ code: 'CERT_HAS_EXPIRED' }))).toBe(
+      'TLS: the server’s certificate has expired'
+    )
+    expect(networkReason(failed({ code: 'ERR_TLS_CERT_SOMETHING_NEW' }))).toBe(
+      'TLS: ERR_TLS_CERT_SOMETHING_NEW'
+    )
+    expect(networkReason(failed({ cause: { code: 'ECONNREFUSED' } }))).toBe(
+      'connection refused (is the server running, and is the port right?)'
+    )
+    expect(networkReason(failed({ code: 'EWEIRD', message: 'something odd' }))).toBe('EWEIRD: something odd')
   })
 })

@@ -191,7 +191,7 @@ const NETWORK_REASONS: Record<string, string> = {
 }
 
 /** Node's fetch says `fetch failed` and hides the reason in `cause` (sometimes two levels down). */
-function networkReason(err: unknown): string {
+export function networkReason(err: unknown): string {
   let current: unknown = err
   for (let depth = 0; depth < 4 && current; depth++) {
     const code = (current as { code?: unknown }).code
