@@ -249,11 +249,6 @@ export const RunSummary = z.object({
     .object({ format: z.string(), source: z.string(), sha256: z.string(), inputSize: z.number().int() })
     .nullable()
     .optional(),
-  /** A run of kind `imported` (an ONNX model trained elsewhere): its format and source file; no training. */
-  imported: z
-    .object({ format: z.string(), source: z.string(), sha256: z.string(), inputSize: z.number().int() })
-    .nullable()
-    .optional(),
   /** A fold run of `cxr-studio train --folds K`: the fold it validates on (0-based) of K. */
   fold: z.object({ index: z.number().int(), count: z.number().int() }).nullable().optional(),
   /** Training seconds over all sessions. */
