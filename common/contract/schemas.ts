@@ -256,6 +256,7 @@ export const MENU_COMMANDS = [
   'go-runs',
   'go-predictions',
   'go-export',
+  'go-pacs',
   'show-shortcuts'
 ] as const
 export const MenuCommand = z.object({ command: z.enum(MENU_COMMANDS), path: z.string().optional() })

@@ -27,6 +27,7 @@ export function buildMenu(recent: RecentDataset[], actions: MenuActions): Menu {
             : [{ label: 'No recent datasets', enabled: false }]
         },
         { label: 'Try the Demo Dataset', click: go('open-demo') },
+        { label: 'Connect to PACS…', click: go('go-pacs') },
         { type: 'separator' },
         { role: 'quit' }
       ]
@@ -43,6 +44,7 @@ export function buildMenu(recent: RecentDataset[], actions: MenuActions): Menu {
         { label: 'Runs', accelerator: 'CmdOrCtrl+4', click: go('go-runs') },
         { label: 'Predictions', accelerator: 'CmdOrCtrl+5', click: go('go-predictions') },
         { label: 'Export', accelerator: 'CmdOrCtrl+6', click: go('go-export') },
+        { label: 'PACS', accelerator: 'CmdOrCtrl+7', click: go('go-pacs') },
         { type: 'separator' },
         { role: 'togglefullscreen' },
         ...(actions.devTools
