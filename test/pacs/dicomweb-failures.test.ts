@@ -185,8 +185,16 @@ describe('a study that does not arrive whole', () => {
     expect(await cachedStudies(dir)).toEqual([
       { studyUid: STUDY, state: 'incomplete', expected: null, received: 1, completedAt: null }
     ])
-    // and openDataset sees no image of it
-    expect((await openDataset(dir)).images).toEqual([])
+    // and openDataset opens no image of it, but says the folder is not whole
+    const dataset = await openDataset(dir)
+    expect(dataset.images).toEqual([])
+    expect(dataset.fileErrors).toEqual([
+      {
+        path: `.partial/${STUDY}`,
+        reason:
+          'study retrieved incompletely from a DICOMweb server (1 instance(s) so far), not opened: pull or retrieve it again to complete it'
+      }
+    ])
   })
 
   it('a server that stops sending in the middle times out, the study unmarked', async () => {
@@ -290,10 +298,9 @@ describe('a study that does not arrive whole', () => {
     const resumed = await retrieveStudies(new DicomwebClient({ url: server.url }), dir, [STUDY])
     expect(resumed.studies[0]).toMatchObject({ state: 'complete', expected: 2, received: 2 })
     expect(server.requests.some((r) => r.url === `/dicom-web/studies/${STUDY}/series/${SERIES}`)).toBe(true)
-    expect((await openDataset(dir)).images.map((i) => i.imageId).sort()).toEqual([
-      `${SERIES}.1`,
-      `${SERIES}.2`
-    ])
+    const dataset = await openDataset(dir)
+    expect(dataset.images.map((i) => i.imageId).sort()).toEqual([`${SERIES}.1`, `${SERIES}.2`])
+    expect(dataset.fileErrors).toEqual([])
   })
 })
 

@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Dataset } from '../../../common/dataset'
 import type { FileError, ProgressListener } from '../../../common/domain'
+import { incompleteRetrievals } from '../dicomweb/cache'
 import { indexFolder } from '../dicom/index-folder'
 import { errorMessage, UserError } from '../errors'
 import { IMAGE_CSV_FILE, parseImageCsv, parseStudyCsv, STUDY_CSV_FILE } from '../labels'
@@ -44,6 +45,8 @@ export async function openDataset(root: string, options: OpenDatasetOptions = {}
 
   const dataset = mergeDataset(index, tables)
   dataset.fileErrors.push(...csvErrors)
+  // studies a DICOMweb pull left unfinished are not opened, but said: the folder is not whole
+  dataset.fileErrors.push(...(await incompleteRetrievals(root)))
   return dataset
 }
 

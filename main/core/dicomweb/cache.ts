@@ -9,6 +9,7 @@ import type { Dirent } from 'node:fs'
 import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { CachedStudy, PacsCachedDataset } from '../../../common/contract'
+import type { FileError } from '../../../common/domain'
 import { writeJsonAtomic } from '../fs-atomic'
 import { IMAGE_CSV_FILE, STUDY_CSV_FILE } from '../labels'
 
@@ -103,6 +104,23 @@ export async function cachedStudies(datasetDir: string): Promise<CachedStudy[]> 
   return [...studies.values()].sort((a, b) =>
     a.studyUid < b.studyUid ? -1 : a.studyUid > b.studyUid ? 1 : 0
   )
+}
+
+/**
+ * The studies of `.partial/` as file errors of the dataset (openDataset adds them): the indexer never
+ * opens them (a dot folder), and the user sees that the pulled folder is not whole and why.
+ */
+export async function incompleteRetrievals(datasetDir: string): Promise<FileError[]> {
+  const errors: FileError[] = []
+  for (const entry of await entries(join(datasetDir, PARTIAL_DIR))) {
+    if (!entry.isDirectory()) continue
+    const received = countFiles(await studyFiles(join(datasetDir, PARTIAL_DIR, entry.name)))
+    errors.push({
+      path: `${PARTIAL_DIR}/${entry.name}`,
+      reason: `study retrieved incompletely from a DICOMweb server (${received} instance(s) so far), not opened: pull or retrieve it again to complete it`
+    })
+  }
+  return errors
 }
 
 /** The pulled datasets under a server's cache folder. */
