@@ -12,6 +12,7 @@ import { join, relative } from 'node:path'
 import { generateDemo } from '../../main/core/demo'
 
 export const ORTHANC_BINARY = '/usr/sbin/Orthanc'
+const SETPRIV = '/usr/bin/setpriv'
 export const DICOMWEB_PLUGIN = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so'
 export const ORTHANC_USER = 'cxr-tester'
 export const ORTHANC_PASSWORD = 'pw-Zq81-orthanc'
@@ -82,40 +83,26 @@ export async function startOrthanc(): Promise<OrthancFixture> {
     if (result.status !== 0) throw new Error(`dcmodify failed: ${result.stderr.toString()}`)
   }
 
-  const port = await freePort()
-  const storage = join(dir, 'storage')
-  const config = {
-    Name: 'cxr-studio-test',
-    StorageDirectory: storage,
-    IndexDirectory: storage,
-    HttpPort: port,
-    HttpBindAddress: '127.0.0.1',
-    DicomServerEnabled: false,
-    DicomPort: 0,
-    RemoteAccessAllowed: false,
-    AuthenticationEnabled: true,
-    RegisteredUsers: { [ORTHANC_USER]: ORTHANC_PASSWORD },
-    Plugins: [DICOMWEB_PLUGIN],
-    DicomWeb: { Enable: true, Root: '/dicom-web/', EnableWado: false, Ssl: false },
-    ConcurrentJobs: 1,
-    HttpCompressionEnabled: false,
-    SaveJobs: false
-  }
-  const configPath = join(dir, 'orthanc.json')
-  await writeFile(configPath, JSON.stringify(config, null, 2))
-
-  const started = performance.now()
-  const child = spawn(ORTHANC_BINARY, [configPath], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] })
-  let log = ''
-  child.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)))
-  const rest = `http://127.0.0.1:${port}`
   const auth = `Basic ${Buffer.from(`${ORTHANC_USER}:${ORTHANC_PASSWORD}`).toString('base64')}`
+  let launched: Launched | null = null
   const stop = async () => {
-    await killGroup(child)
+    if (launched) await killGroup(launched.child)
     await rm(dir, { recursive: true, force: true })
   }
   try {
-    await waitUntilUp(rest, auth, child, () => log)
+    const started = performance.now()
+    // a port found free can be taken before Orthanc binds it: then it exits, and another is tried
+    for (let attempt = 1; !launched; attempt++) {
+      const candidate = await launch(dir, await freePort())
+      try {
+        await waitUntilUp(candidate.rest, auth, candidate.child, candidate.log)
+        launched = candidate
+      } catch (err) {
+        await killGroup(candidate.child)
+        if (attempt >= 3) throw err
+      }
+    }
+    const { rest, port } = launched!
     const startupMs = Math.round(performance.now() - started)
     const instances: UploadedInstance[] = []
     const studies: OrthancFixture['studies'] = new Map()
@@ -155,6 +142,45 @@ export async function startOrthanc(): Promise<OrthancFixture> {
     await stop()
     throw err
   }
+}
+
+interface Launched {
+  child: ChildProcess
+  port: number
+  rest: string
+  log: () => string
+}
+
+/** Writes the config for `port` and starts Orthanc in its own process group, killed with us. */
+async function launch(dir: string, port: number): Promise<Launched> {
+  const storage = join(dir, 'storage')
+  const config = {
+    Name: 'cxr-studio-test',
+    StorageDirectory: storage,
+    IndexDirectory: storage,
+    HttpPort: port,
+    HttpBindAddress: '127.0.0.1',
+    DicomServerEnabled: false,
+    DicomPort: 0,
+    RemoteAccessAllowed: false,
+    AuthenticationEnabled: true,
+    RegisteredUsers: { [ORTHANC_USER]: ORTHANC_PASSWORD },
+    Plugins: [DICOMWEB_PLUGIN],
+    DicomWeb: { Enable: true, Root: '/dicom-web/', EnableWado: false, Ssl: false },
+    ConcurrentJobs: 1,
+    HttpCompressionEnabled: false,
+    SaveJobs: false
+  }
+  const configPath = join(dir, 'orthanc.json')
+  await writeFile(configPath, JSON.stringify(config, null, 2))
+  // setpriv (util-linux) makes the kernel kill Orthanc if this test process dies without stopping it
+  const [command, args] = existsSync(SETPRIV)
+    ? [SETPRIV, ['--pdeathsig', 'KILL', '--', ORTHANC_BINARY, configPath]]
+    : [ORTHANC_BINARY, [configPath]]
+  const child = spawn(command, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] })
+  let log = ''
+  child.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)))
+  return { child, port, rest: `http://127.0.0.1:${port}`, log: () => log }
 }
 
 async function waitUntilUp(
