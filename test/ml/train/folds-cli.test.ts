@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { summarizeRun } from '../../../main/backend/training/run-folders'
 import type { RunSplit } from '../../../main/ml/runs/run-folder'
 import type { FoldsSummary } from '../../../main/ml/runs/folds'
 import { runCli } from '../../cli'
@@ -56,6 +57,10 @@ describe('cxr-studio train --folds', () => {
       expect(config.train).toMatchObject({ folds: 2, fold: i, bestBy: 'smoothed' })
       const log = await readFile(join(out, `fold-${i}`, 'train.log'), 'utf8')
       expect(log).toMatch(new RegExp(`split: validation studies per class .*\\(fold ${i} of 2, stratified`))
+      // the Runs view's summary of the run names its fold
+      const summary = await summarizeRun(join(out, `fold-${i}`), 'opened', undefined)
+      expect(summary.fold).toEqual({ index: i, count: 2 })
+      expect(summary.best?.rule).toBe('smoothed')
     }
 
     const summary = await readJson<FoldsSummary>(join(out, 'folds.json'))
