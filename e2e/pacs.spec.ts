@@ -4,6 +4,7 @@
 // reaching the end, opened like a folder: the study UID in the list and the image on the canvas.
 // Then a wrong password gives the clear error (the URL and HTTP 401, never the password). Orthanc
 // is stopped with its whole process group after the file.
+import { writeFileSync } from 'node:fs'
 import { createServer, request as httpRequest, type Server } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Page } from '@playwright/test'
@@ -165,7 +166,14 @@ test('a study from Orthanc: add the server, search by patient ID, retrieve with 
   // retrieve it: progress reaches every instance of the study, then the row says cached
   const instances = orthanc.instances.filter((i) => i.studyUid === studyUid)
   const bytes = instances.reduce((n, i) => n + i.bytes, 0)
+  // with a study-level label CSV whose ids are the study UIDs: the opened folder has the label
+  const studyLabels = test.info().outputPath('study_labels.csv')
+  writeFileSync(
+    studyLabels,
+    `id,Negative for Pneumonia,Typical Appearance,Indeterminate Appearance,Atypical Appearance\n${studyUid}_study,0,0,1,0\n`
+  )
   await row.click()
+  await page.getByTestId('pacs-study-labels').fill(studyLabels)
   await page.getByTestId('pacs-retrieve').click()
   await expect(page.getByTestId('pacs-retrieve-progress')).toHaveAttribute('data-state', 'done', {
     timeout: 60_000
@@ -177,6 +185,7 @@ test('a study from Orthanc: add the server, search by patient ID, retrieve with 
   await expect(page.getByTestId('pacs-retrieve-bytes')).toContainText(formatBytes(bytes))
   await expect(row).toHaveAttribute('data-cached', 'complete')
   await expect(page.getByTestId('pacs-cached')).toContainText('1 study complete')
+  await expect(page.getByTestId('pacs-cached')).toContainText('labels: train_study_level.csv')
   await studio.snap('retrieved')
 
   // open: the pulled folder is a dataset; its study is in the list and its image on the canvas
@@ -185,6 +194,7 @@ test('a study from Orthanc: add the server, search by patient ID, retrieve with 
   const imageRows = page.getByTestId('image-row')
   await expect(imageRows).toHaveCount(instances.length)
   await expect(imageRows.first()).toContainText(studyUid)
+  await expect(imageRows.first()).toContainText('test · indeterminate')
   const imageId = instances[0].sopUid
   await page.locator(`[data-testid=image-row][data-image-id="${imageId}"]`).click()
   await expect(page.getByTestId('corner-tl')).toContainText(imageId)
@@ -248,9 +258,16 @@ test('a slow retrieve shows its progress and is cancelled: the study stays parti
     await expect(page.getByTestId('pacs-retrieve-bytes')).toContainText(/[1-9][\d.]* (KB|MB)/)
     await expect(page.locator('[data-testid=pacs-retrieve-progress] progress')).toBeVisible()
     await studio.snap('retrieving')
+    // a reload finds the running retrieve again
+    await page.reload()
+    await expect(progress).toHaveAttribute('data-state', 'running')
+    await expect(page.getByTestId('pacs-retrieve-bytes')).toContainText(`/ ${instances} instances`)
     await page.getByTestId('pacs-retrieve-cancel').click()
     await expect(progress).toHaveAttribute('data-state', 'cancelled')
     await expect(page.getByTestId('pacs-open')).toHaveCount(0)
+    // the reload emptied the search: the same search again
+    await page.getByTestId('pacs-q-accession').fill(study.accession)
+    await page.getByTestId('pacs-q-accession').press('Enter')
     // partial: not cached as complete, and the pulled folder cannot be opened with nothing complete in it
     await expect(row).toHaveAttribute('data-cached', 'incomplete')
     await expect(row.getByTestId('pacs-row-cached')).toContainText('partial')
