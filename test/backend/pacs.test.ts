@@ -17,6 +17,7 @@ import type {
   PacsTestResult
 } from '../../common/contract'
 import { createBackend, type Backend } from '../../main/backend/index'
+import { fakePacs, studyJson } from '../pacs/fake-pacs'
 import { ORTHANC_PASSWORD, ORTHANC_USER, startOrthanc, type OrthancFixture } from '../pacs/orthanc'
 import { caller, jobEnded } from './helpers'
 
@@ -263,5 +264,45 @@ describe('PACS back-end calls against Orthanc', () => {
     await expect(call('pacsSearch', { serverId: 'x', query: { studyDate: '2020-01-01' } })).rejects.toThrow(
       /a study date is YYYYMMDD or YYYYMMDD-YYYYMMDD/
     )
+  })
+})
+
+describe('a server with a bearer token', () => {
+  it('keeps the token in the credentials file, sends it as Authorization: Bearer, never answers it', async () => {
+    const token = 'bearer-tok-8841'
+    const fake = await fakePacs((req, res) => {
+      const ok = req.headers.authorization === `Bearer ${token}`
+      res.writeHead(ok ? 200 : 401, { 'content-type': 'application/dicom+json' })
+      res.end(ok ? studyJson('1.2.3.4', 2) : '')
+    })
+    try {
+      const saved = await call<PacsServer>('pacsSaveServer', {
+        name: 'Cloud PACS',
+        url: fake.url,
+        auth: { kind: 'bearer', token }
+      })
+      expect(saved).toMatchObject({ id: 'cloud-pacs', auth: 'bearer', user: null, hasSecret: true })
+      expect(JSON.stringify(await call('pacsServers', {}))).not.toContain(token)
+      const found = await call<PacsSearchResult>('pacsSearch', {
+        serverId: saved.id,
+        query: { patientId: 'P1' }
+      })
+      expect(found.studies).toEqual([
+        expect.objectContaining({ studyUid: '1.2.3.4', instances: 2, cached: null })
+      ])
+      expect(fake.requests.at(-1)!.headers.authorization).toBe(`Bearer ${token}`)
+      expect(fake.requests.at(-1)!.url).toContain('PatientID=P1')
+      // a new token replaces the old one; the old one is sent no more
+      await call('pacsSaveServer', {
+        id: saved.id,
+        name: 'Cloud PACS',
+        url: fake.url,
+        auth: { kind: 'bearer', token: 'other' }
+      })
+      expect((await call<PacsTestResult>('pacsTest', { serverId: saved.id })).ok).toBe(false)
+      expect(fake.requests.at(-1)!.headers.authorization).toBe('Bearer other')
+    } finally {
+      await fake.close()
+    }
   })
 })

@@ -126,6 +126,18 @@ describe('server and network failures', () => {
     }
   })
 
+  it('a search answered with a web page (a login page, a wrong root) says what came instead', async () => {
+    server = await fakePacs((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+      res.end('<html>Sign in</html>')
+    })
+    await expect(new DicomwebClient({ url: server.url }).searchStudies({})).rejects.toThrow(
+      new RegExp(
+        `^${server.url}/studies\\?\\S+: expected DICOM JSON, got text/html; charset=utf-8 \\(is this a DICOMweb root\\?\\)$`
+      )
+    )
+  })
+
   it('a retrieve answered with something else than multipart DICOM is refused, nothing written', async () => {
     server = await fakePacs((req, res) => {
       if (req.url?.startsWith('/dicom-web/studies?')) {
