@@ -231,11 +231,14 @@ test('a slow retrieve shows its progress and is cancelled: the study stays parti
   const proxy = await slowProxy(orthanc)
   try {
     await page.getByTestId('nav-pacs').click()
+    await expect(page.getByTestId('pacs-server')).not.toHaveCount(0)
     await page.getByTestId('pacs-new-server').click()
+    await expect(page.getByTestId('pacs-name')).toHaveValue('')
     await addServer(page, proxy.dicomweb, 'Slow Orthanc')
     await page.getByTestId('pacs-timeout').fill('2')
     await page.getByTestId('pacs-save').click()
     await expect(page.locator('[data-testid=pacs-server].on')).toContainText('Slow Orthanc')
+    await expect(page.getByTestId('pacs-server')).toHaveCount(2)
 
     // the largest study: several instances at 64 KB/s
     const perStudy = new Map<string, number>()
