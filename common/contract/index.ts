@@ -5,6 +5,7 @@ import { z } from 'zod'
 import * as s from './schemas'
 import * as j from './jobs'
 import * as t from './training'
+import * as en from './ensembles'
 import * as p from './predictions'
 import * as d from './dicomweb'
 import * as im from './imported'
@@ -132,6 +133,8 @@ export const calls = {
   ),
   /** Run folders of the workspace and the ones opened by path, newest first. */
   listRuns: json(none, z.array(t.RunSummary)),
+  /** Makes an ensemble run under the workspace's runs/ folder from two or more runs (main/ml/ensemble). */
+  createEnsemble: json(en.CreateEnsembleRequest, t.RunSummary),
   readRun: json(onRun, t.RunDetail),
   /** Adds a run folder anywhere on disk (e.g. made by `cxr-studio train --out`) to the Runs view. */
   openRun: json(z.strictObject({ path: s.FolderPath }), t.RunSummary),
@@ -239,6 +242,7 @@ export interface WireError {
 export * from './schemas'
 export * from './jobs'
 export * from './training'
+export * from './ensembles'
 export * from './predictions'
 export * from './dicomweb'
 export * from './imported'

@@ -181,6 +181,8 @@ export const ExportDatasetRequest = z.strictObject({
   size: z.number().int().min(32).max(8192).optional(),
   /** Also the test/ split's images, unlabelled (YOLO: images/test and `test:`; COCO: test.json). */
   test: z.boolean().optional(),
+  /** Hand-off recipes beside the export (YOLO: train-ultralytics.sh; COCO: train_torchvision.py; README.md); default on. */
+  recipes: z.boolean().optional(),
   ...exportCommon
 })
 
@@ -203,7 +205,9 @@ export const ExportResult = z.object({
   files: z.array(z.string()),
   /** What was written, in a few lines (as the CLI prints it). */
   summary: z.array(z.string()),
-  warnings: z.array(z.string())
+  warnings: z.array(z.string()),
+  /** A dataset export's recipe commands (train on one or many GPUs, export ONNX, import the model back). */
+  recipes: z.array(z.object({ label: z.string(), command: z.string() })).optional()
 })
 
 export type PredictScope = z.infer<typeof PredictScope>

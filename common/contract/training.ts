@@ -249,6 +249,24 @@ export const RunSummary = z.object({
     .object({ format: z.string(), source: z.string(), sha256: z.string(), inputSize: z.number().int() })
     .nullable()
     .optional(),
+  /** A run of kind `ensemble`: its members (weight, checkpoint) and the WBF parameters; no training of its own. */
+  ensemble: z
+    .object({
+      members: z.array(
+        z.object({
+          name: z.string(),
+          path: z.string(),
+          weight: z.number(),
+          checkpoint: z.enum(['best', 'last']).nullable(),
+          /** The member's folder is gone: the ensemble cannot predict. */
+          missing: z.boolean()
+        })
+      ),
+      iouThreshold: z.number(),
+      skipBoxThreshold: z.number()
+    })
+    .nullable()
+    .optional(),
   /** A fold run of `cxr-studio train --folds K`: the fold it validates on (0-based) of K. */
   fold: z.object({ index: z.number().int(), count: z.number().int() }).nullable().optional(),
   /** Training seconds over all sessions. */

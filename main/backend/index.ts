@@ -158,6 +158,7 @@ export function createBackend(options: BackendOptions): Backend {
       training.resume(runId, { epochs, timeLimitMinutes }),
     listRuns: () => runs.list(),
     readRun: ({ runId }) => runs.read(runId),
+    createEnsemble: (request) => runs.createEnsemble(request),
     openRun: ({ path }) => runs.open(path),
     deleteRun: ({ runId }) => runs.delete(runId),
     importModel: (request) => runs.importModel(request),

@@ -88,6 +88,7 @@ export class ExportService {
           images,
           test: request.test,
           // exports read every file once: background priority, so the viewer stays quick meanwhile
+          recipes: request.recipes === false ? undefined : { runsDir: join(this.options.workspace, 'runs') },
           decoder: {
             decode: (absPath: string, relPath?: string) =>
               decoder.decode(absPath, relPath, { priority: 'background' })
@@ -265,16 +266,18 @@ function exportResult(
 }
 
 function datasetExportResult(summary: ExportSummary): ExportResult {
-  const lines = exportSummaryLines(summary)
+  // the recipes' commands have their own list (with copy buttons) rather than summary lines
+  const lines = exportSummaryLines({ ...summary, recipes: undefined })
   if (summary.clampedImages)
     lines.push(`  ${summary.clampedImages} image(s) had values outside the VOI window, clamped (png16)`)
-  return exportResult(
+  const result = exportResult(
     summary.outDir,
     summary.files.map((file) => join(summary.outDir, file)),
     lines,
     [...summary.warnings, ...summary.errors].map((e) => `${e.path}: ${e.reason}`)
   )
 }
+  return summary.recipes ? { ...result, recipes: summary.recipes } : result
 
 function submissionResult(outcome: {
   path: string

@@ -22,6 +22,7 @@ import { findCheckpoint, readCheckpointMeta } from '../../ml/runs/checkpoint-met
 import { isImportedRun } from '../../ml/imported/model-config'
 import { RUN_FILES, readRunConfig } from '../../ml/runs/run-folder'
 import { readRunStatus } from '../../ml/runs/run-status'
+import { isEnsembleConfig, memberFolder, type EnsembleConfigFile } from '../../ml/ensemble/config'
 import { readIntactScalars } from '../../ml/runs/tfevents'
 import type { RunConfigFile, TrainerState } from '../../ml/train/run-record'
 
@@ -90,6 +91,8 @@ function live(job: JobInfo | undefined): boolean {
 }
 
 function stateOf(files: RunFiles, job: JobInfo | undefined): RunState {
+  // an ensemble has nothing to train: it is ready when made
+  if (isEnsembleConfig(files.config)) return 'completed'
   if (job?.state === 'queued') return 'queued'
   if (job?.state === 'running') return 'running'
   if (job?.state === 'failed') return 'failed'
@@ -154,7 +157,32 @@ export async function summarizeRun(
         : null,
     durationSeconds: trainer ? trainer.elapsedMs / 1000 : (history.at(-1)?.elapsed ?? null),
     // a queued run has no folder yet: nothing is wrong with it
-    error: job?.error ?? status?.error ?? (live(job) ? null : files.error)
+    error: job?.error ?? status?.error ?? (live(job) ? null : files.error),
+    ensemble: isEnsembleConfig(config) ? await ensembleInfo(runDir, config) : null
+  }
+}
+
+/** What the Runs view shows of an ensemble: its members (found or missing) and the fusion. */
+async function ensembleInfo(
+  runDir: string,
+  config: EnsembleConfigFile
+): Promise<NonNullable<RunSummary['ensemble']>> {
+  const members = await Promise.all(
+    (config.members ?? []).map(async (member) => {
+      const path = await memberFolder(runDir, member).catch(() => null)
+      return {
+        name: member.name,
+        path: path ?? member.absolutePath,
+        weight: member.weight,
+        checkpoint: member.checkpoint,
+        missing: path === null
+      }
+    })
+  )
+  return {
+    members,
+    iouThreshold: config.fusion?.iouThreshold ?? 0,
+    skipBoxThreshold: config.fusion?.skipBoxThreshold ?? 0
   }
 }
 

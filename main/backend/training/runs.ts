@@ -17,6 +17,8 @@ import { RUN_FILES, readRunConfig } from '../../ml/runs/run-folder'
 import { validateFile, validateFolder } from '../folders'
 import type { JobService } from '../jobs/job-service'
 import { readRunDetail, runIdOf, summarizeRun } from './run-folders'
+import type { CreateEnsembleRequest } from '../../../common/contract/ensembles'
+import { createEnsemble } from '../../ml/ensemble/config'
 
 const OPENED_RUNS_FILE = 'opened-runs.json'
 
@@ -46,6 +48,28 @@ export class RunsService {
   async summary(runId: string): Promise<RunSummary> {
     const { runDir, source } = await this.find(runId)
     return summarizeRun(runDir, source, this.jobOf(runDir))
+  }
+
+  /**
+   * Makes an ensemble run, runs/<name>, of runs of this list (each checked to be able to predict);
+   * writing two small files needs no job.
+   */
+  async createEnsemble(request: CreateEnsembleRequest): Promise<RunSummary> {
+    const members = []
+    for (const member of request.members) {
+      const { runDir } = await this.find(member.runId)
+      members.push({ run: runDir, weight: member.weight, checkpoint: member.checkpoint })
+    }
+    const out = join(this.runsDir, request.name)
+    if (await stat(out).catch(() => null))
+      throw new UserError(`${out}: a run of that name exists; choose another name`)
+    await createEnsemble({
+      out,
+      members,
+      iouThreshold: request.iouThreshold,
+      skipBoxThreshold: request.skipBoxThreshold
+    })
+    return summarizeRun(out, 'workspace', undefined)
   }
 
   /** Adds a run folder from anywhere (e.g. `cxr-studio train --out`) to the list. */

@@ -43,6 +43,8 @@ export interface ExportForm {
   size: string
   /** Also the test/ split, unlabelled (YOLO: images/test and `test:`; COCO: test.json). */
   test: boolean
+  /** Training recipes (scripts + README) beside a COCO/YOLO export. */
+  recipes: boolean
   /** Prediction formats: a stored prediction, or (submission) a run on the dataset's test split. */
   source: 'prediction' | 'run'
   predictionId: string
@@ -60,6 +62,7 @@ export function emptyExportForm(preset: Partial<ExportForm> = {}): ExportForm {
     images: 'none',
     size: '',
     test: false,
+    recipes: true,
     source: 'prediction',
     predictionId: '',
     runId: '',
@@ -156,6 +159,8 @@ export function exportCall(
         images,
         size,
         test: form.test || undefined,
+        // on by default in the back end: only the opt-out is sent
+        recipes: form.recipes ? undefined : false,
         ...common
       })
     )

@@ -44,10 +44,13 @@ export function emptyPredictForm(preset: Partial<PredictForm> = {}): PredictForm
   }
 }
 
-/** Runs that can predict: at least one epoch written (a checkpoint exists), not training now. */
+/** Runs that can predict: at least one epoch written (a checkpoint exists) or an ensemble, not training now. */
 export function predictableRuns(runs: readonly RunSummary[]): RunSummary[] {
   return runs.filter(
-    (run) => (run.epochs > 0 || Boolean(run.imported)) && run.state !== 'running' && run.state !== 'queued'
+    (run) =>
+      (run.epochs > 0 || Boolean(run.imported) || Boolean(run.ensemble && run.ensemble.members.every((m) => !m.missing))) &&
+      run.state !== 'running' &&
+      run.state !== 'queued'
   )
 }
 

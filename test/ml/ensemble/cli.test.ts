@@ -4,7 +4,11 @@ import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { rename } from 'node:fs/promises'
+import type { RunSummary } from '../../../common/contract'
+import { createBackend } from '../../../main/backend/index'
 import { hasErrors, validateSubmission } from '../../../main/core/submission/validate'
+import { caller } from '../../backend/helpers'
 import { runCli } from '../../cli'
 import { demoDataset, tempDir, tinyTrainArgs } from '../helpers'
 
@@ -18,12 +22,14 @@ let dir: string
 
 async function cliJson(args: string[]): Promise<any> {
   const result = await runCli(['--workspace', workspace, ...args, '--json'])
-  if (result.code !== 0) throw new Error(`cxr-studio ${args.join(' ')} exited ${result.code}: ${result.stderr}`)
+  if (result.code !== 0)
+    throw new Error(`cxr-studio ${args.join(' ')} exited ${result.code}: ${result.stderr}`)
   return JSON.parse(result.stdout)
 }
 
 beforeAll(async () => {
-  if (!existsSync(BUILT)) throw new Error('out/node/predict-worker.js is missing: run `npm run build:node` first')
+  if (!existsSync(BUILT))
+    throw new Error('out/node/predict-worker.js is missing: run `npm run build:node` first')
   root = await demoDataset({ studies: 12, testStudies: 3 })
   workspace = await tempDir('ws')
   dir = await tempDir('ensemble')
@@ -53,7 +59,19 @@ function boxesById(doc: any): Map<string, number[][]> {
 describe('cxr-studio ensemble', () => {
   it('writes an ensemble run folder: kind, members with both paths, checkpoint, weight, fusion', async () => {
     const out = join(dir, 'ens')
-    const printed = await cliJson(['ensemble', runA, runB, '--weights', '2,1', '--checkpoint', 'best,last', '--iou', '0.6', '--out', out])
+    const printed = await cliJson([
+      'ensemble',
+      runA,
+      runB,
+      '--weights',
+      '2,1',
+      '--checkpoint',
+      'best,last',
+      '--iou',
+      '0.6',
+      '--out',
+      out
+    ])
     const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8'))
     expect(printed.kind).toBe('ensemble')
     expect(config.kind).toBe('ensemble')
@@ -61,13 +79,20 @@ describe('cxr-studio ensemble', () => {
       ['../run-a', runA, 'best', 2],
       ['../run-b', runB, 'last', 1]
     ])
-    expect(config.fusion).toEqual({ method: 'wbf', iouThreshold: 0.6, skipBoxThreshold: 0, confidence: 'avg' })
+    expect(config.fusion).toEqual({
+      method: 'wbf',
+      iouThreshold: 0.6,
+      skipBoxThreshold: 0,
+      confidence: 'avg'
+    })
     expect(config.train.dataset).toBe(root)
     // validation studies no member trained on
     const split = JSON.parse(await readFile(join(out, 'split.json'), 'utf8'))
     const trained = new Set<string>()
     for (const run of [runA, runB])
-      JSON.parse(await readFile(join(run, 'split.json'), 'utf8')).trainStudies.forEach((s: string) => trained.add(s))
+      JSON.parse(await readFile(join(run, 'split.json'), 'utf8')).trainStudies.forEach((s: string) =>
+        trained.add(s)
+      )
     expect(split.valStudies.some((s: string) => trained.has(s))).toBe(false)
   })
 
@@ -147,4 +172,56 @@ describe('cxr-studio ensemble', () => {
     expect(hasErrors(validateSubmission(text, sample))).toBe(false)
     expect(text.trim().split('\n')).toHaveLength(sample.trim().split('\n').length)
   }, 120_000)
+})
+
+describe("createEnsemble through the contract (the Runs view's Ensemble…)", () => {
+  it('makes runs/<name> from two listed runs, lists it as a completed ensemble, and marks a missing member', async () => {
+    const ws = await tempDir('ens-ws')
+    const backend = createBackend({ workspace: ws, host: 'web', logError: () => undefined })
+    const call = caller(() => backend)
+    const a = await call<RunSummary>('openRun', { path: runA })
+    const b = await call<RunSummary>('openRun', { path: runB })
+    const made = await call<RunSummary>('createEnsemble', {
+      name: 'gui-ens',
+      members: [
+        { runId: a.runId, weight: 2 },
+        { runId: b.runId, weight: 1, checkpoint: 'last' }
+      ],
+      iouThreshold: 0.5
+    })
+    expect(made.path).toBe(join(ws, 'runs', 'gui-ens'))
+    expect(made.state).toBe('completed')
+    expect(made.ensemble).toEqual({
+      members: [
+        { name: 'run-a', path: runA, weight: 2, checkpoint: null, missing: false },
+        { name: 'run-b', path: runB, weight: 1, checkpoint: 'last', missing: false }
+      ],
+      iouThreshold: 0.5,
+      skipBoxThreshold: 0
+    })
+    const listed = (await call<RunSummary[]>('listRuns', {})).find((r) => r.runId === made.runId)
+    expect(listed?.ensemble?.members).toHaveLength(2)
+    await expect(
+      call('createEnsemble', {
+        name: 'gui-ens',
+        members: [
+          { runId: a.runId, weight: 1 },
+          { runId: b.runId, weight: 1 }
+        ]
+      })
+    ).rejects.toThrow(/a run of that name exists/)
+    await expect(
+      call('createEnsemble', { name: 'one', members: [{ runId: a.runId, weight: 1 }] })
+    ).rejects.toThrow(/at least two runs/)
+    // a member moved away: listed as missing (the Predict form then leaves the ensemble out)
+    const copyDir = join(dir, 'run-b-moved')
+    await rename(runB, copyDir)
+    try {
+      const after = (await call<RunSummary[]>('listRuns', {})).find((r) => r.runId === made.runId)
+      expect(after?.ensemble?.members.map((m) => m.missing)).toEqual([false, true])
+    } finally {
+      await rename(copyDir, runB)
+    }
+    await backend.close()
+  })
 })
