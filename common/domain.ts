@@ -13,6 +13,15 @@ export const STUDY_CSV_COLUMNS = [
   'Atypical Appearance'
 ] as const
 
+/**
+ * Where study-row probabilities come from (main/ml/predict/study-level.ts): the study head; the
+ * seed's box-majority rule; their mean (`combined`); a logistic regression on where and how many
+ * boxes there are (`box-evidence`); or one on those box features and the head's probabilities
+ * (`fused`). The last two are fitted per run (study-fusion.json).
+ */
+export const STUDY_FROM_CHOICES = ['study-head', 'box-majority', 'combined', 'box-evidence', 'fused'] as const
+export type StudyFrom = (typeof STUDY_FROM_CHOICES)[number]
+
 /** The six scored classes: four study classes (study rows) plus opacity and none (image rows). */
 export const SCORED_CLASSES = [...STUDY_CLASSES, 'opacity', 'none'] as const
 export type ScoredClass = (typeof SCORED_CLASSES)[number]

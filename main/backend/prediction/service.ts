@@ -31,7 +31,8 @@ import { describeRuntime } from '../../ml/predict/runtime-info'
 const TITLES: Record<PredictJob['kind'], string> = {
   predict: 'Predicting',
   submit: 'Writing a submission for',
-  evaluate: 'Evaluating'
+  evaluate: 'Evaluating',
+  'fit-study': 'Fitting the study regressions of'
 }
 
 function predictionSpec(job: PredictJob, title?: string, meta: Record<string, string> = {}): JobSpec {

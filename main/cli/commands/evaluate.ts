@@ -6,12 +6,14 @@ import { printJson } from '../context'
 import { addPredictionOptions, predictOptions, type PredictCliOptions } from './predict'
 import { predictionJob } from '../../backend/prediction/service'
 import { runCliJob } from '../jobs'
+import { studyModesTable } from '../../ml/predict/study-modes'
 
 interface EvaluateCliOptions extends PredictCliOptions {
   studyCsv?: string
   imageCsv?: string
   split?: 'test' | 'val' | 'all'
   predictions?: string
+  compareStudyModes?: boolean
 }
 
 export function registerEvaluate(program: Command): void {
@@ -33,6 +35,10 @@ export function registerEvaluate(program: Command): void {
       ).choices(['test', 'val', 'all'])
     )
     .option('--predictions <file>', 'also write the predictions JSON')
+    .option(
+      '--compare-study-modes',
+      "also score every study mode (study-head, box-majority, combined, and the run's fitted box-evidence and fused) on the same predictions, with log-loss and ECE"
+    )
   addPredictionOptions(command)
     .option('--json', 'print the report as JSON')
     .action(async (run: string, dir: string, options: EvaluateCliOptions, cmd: Command) => {
@@ -43,7 +49,8 @@ export function registerEvaluate(program: Command): void {
           ...base,
           split: options.split,
           studyCsv: options.studyCsv ? resolve(options.studyCsv) : undefined,
-          imageCsv: options.imageCsv ? resolve(options.imageCsv) : undefined
+          imageCsv: options.imageCsv ? resolve(options.imageCsv) : undefined,
+          compareStudyModes: options.compareStudyModes
         },
         predictions: options.predictions ? resolve(options.predictions) : undefined
       }
@@ -55,7 +62,10 @@ export function registerEvaluate(program: Command): void {
           truth: evaluation.truthSource,
           checkpoint: result.checkpoint,
           images: result.images,
-          errors: result.errors
+          errors: result.errors,
+          studyFrom: result.studyFrom,
+          studyFromNote: result.studyFromNote,
+          ...(evaluation.studyModes ? { studyModes: evaluation.studyModes } : {})
         })
         return
       }
@@ -70,9 +80,13 @@ export function registerEvaluate(program: Command): void {
         ),
         `  study mAP         ${f(r.studyMap)}`,
         `  image mAP         ${f(r.imageMap)}`,
-        `  final             ${f(r.final)}`
+        `  final             ${f(r.final)}`,
+        `  study rows from   ${result.studyFrom}`
       ]
       process.stdout.write(lines.join('\n') + '\n')
+      if (evaluation.studyModes)
+        process.stdout.write(`study modes:\n${studyModesTable(evaluation.studyModes)}`)
+      if (result.studyFromNote) process.stderr.write(`note: ${result.studyFromNote}\n`)
       for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`)
     })
 }

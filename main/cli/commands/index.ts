@@ -23,6 +23,7 @@ export const commandLoaders: ReadonlyArray<readonly [name: string, load: () => P
   ['demo', async () => (await import('./demo')).registerDemo],
   ['train', async () => (await import('./train')).registerTrain],
   ['evaluate', async () => (await import('./evaluate')).registerEvaluate],
+  ['fit-study', async () => (await import('./fit-study')).registerFitStudy],
   ['predict', async () => (await import('./predict')).registerPredict],
   ['submit', async () => (await import('./submit')).registerSubmit],
   ['ensemble', async () => (await import('./ensemble')).registerEnsemble],

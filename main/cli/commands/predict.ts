@@ -2,7 +2,9 @@ import { Option, type Command } from 'commander'
 import { resolve } from 'node:path'
 import { BACKEND_CHOICES, RUNTIME_CHOICES } from '../../../common/training'
 import type { PredictJob, PredictJobResult } from '../../ml/predict/job'
+import { STUDY_FROM_CHOICES } from '../../../common/domain'
 import type { PredictionSettings } from '../../ml/predict/predict-images'
+import { DEFAULT_STUDY_FROM } from '../../ml/predict/study-level'
 import type { PredictOptions } from '../../ml/predict/run'
 import { printJson, workspaceOf } from '../context'
 import { predictionJob } from '../../backend/prediction/service'
@@ -70,8 +72,9 @@ export function addPredictionOptions(command: Command): Command {
     .addOption(
       new Option(
         '--study-from <source>',
-        "study probabilities: the study head, the seed's box-majority rule, or their mean (default combined)"
-      ).choices(['study-head', 'box-majority', 'combined'])
+        "study probabilities: the study head, the seed's box-majority rule, their mean, or the run's fitted regressions on where and how many boxes (box-evidence) and on those plus the head (fused); default " +
+          `${DEFAULT_STUDY_FROM} (runs without study-fusion.json: combined)`
+      ).choices(STUDY_FROM_CHOICES)
     )
     .addOption(
       new Option(

@@ -2,6 +2,8 @@
 import type { ScoreReport } from '../../core/metric/score'
 import { UserError } from '../../core/errors'
 import { runPrediction, type PredictContext, type PredictOptions, type PredictionSet } from './run'
+import { readStudyFusion } from './study-fusion-file'
+import { compareStudyModes, type StudyModeScore } from './study-modes'
 import { chooseTruth, scorePredictions, type TrainedOn, type TruthSplit } from './truth-choice'
 
 export { TEST_TRUTH_FILES, type TrainedOn } from './truth-choice'
@@ -12,12 +14,16 @@ export interface EvaluateOptions extends Omit<PredictOptions, 'split' | 'imageId
   imageCsv?: string
   /** Which truth (see TruthSplit); default: test when it exists, else val on the run's own dataset, else all. */
   split?: TruthSplit
+  /** Also score every study mode on the same predictions (study-modes.ts). */
+  compareStudyModes?: boolean
 }
 
 export interface Evaluation {
   report: Omit<ScoreReport, 'curves'>
   truthSource: string
   predictions: PredictionSet
+  /** With compareStudyModes: each mode's scores and calibration. */
+  studyModes?: StudyModeScore[]
 }
 
 export async function runEvaluation(
@@ -32,5 +38,13 @@ export async function runEvaluation(
     ctx
   )
   const { curves: _curves, ...report } = scorePredictions(truth, predictions.images, predictions.studies)
-  return { report, truthSource: truth.source, predictions }
+  const studyModes = options.compareStudyModes
+    ? compareStudyModes(
+        truth,
+        predictions.images,
+        predictions.priors,
+        (await readStudyFusion(options.run))?.models ?? null
+      )
+    : undefined
+  return { report, truthSource: truth.source, predictions, ...(studyModes ? { studyModes } : {}) }
 }

@@ -4,6 +4,8 @@ import { assertOutputAllowed, datasetSource, inputSource, type ReadOnlySource } 
 import { readRunConfig } from '../runs/run-folder'
 import type { RunConfigFile } from '../train/trainer'
 import { runEvaluation, type EvaluateOptions, type Evaluation } from './evaluate'
+import { fitStudyFusion, type FitStudyFusionOptions } from './study-fusion'
+import type { StudyFusionFile } from './study-fusion-file'
 import { trainedOnOf } from './truth-choice'
 import { writeKaggleSubmission, writePredictions, type SubmissionOutcome } from './outputs'
 import { describeRuntime } from './runtime-info'
@@ -13,6 +15,7 @@ export type PredictJob =
   | { kind: 'predict'; options: PredictOptions; out: string; submission?: string }
   | { kind: 'submit'; options: PredictOptions; out: string; predictions?: string }
   | { kind: 'evaluate'; options: EvaluateOptions; predictions?: string }
+  | { kind: 'fit-study'; options: FitStudyFusionOptions }
 
 export interface PredictSummary {
   run: string
@@ -24,13 +27,20 @@ export interface PredictSummary {
   runtime: string
   images: number
   studies: number
+  /** Where the study rows came from, and why not from the mode asked for (a run without study-fusion.json). */
+  studyFrom: PredictionSet['settings']['studyFrom']
+  studyFromNote: string | null
   boxes: number
   errors: FileError[]
   predictionsPath: string | null
   submission: SubmissionOutcome | null
 }
 
-export type PredictJobResult = PredictSummary & { evaluation?: Omit<Evaluation, 'predictions'> }
+export type PredictJobResult = PredictSummary & {
+  evaluation?: Omit<Evaluation, 'predictions'>
+  /** fit-study: the file written and what the fit measured. */
+  studyFusion?: { path: string; file: StudyFusionFile }
+}
 
 function summary(
   set: PredictionSet,
@@ -47,6 +57,8 @@ function summary(
     runtime: describeRuntime(set.runtime),
     images: set.images.length,
     studies: set.studies.length,
+    studyFrom: set.settings.studyFrom,
+    studyFromNote: set.studyFromNote ?? null,
     boxes: set.images.reduce((n, i) => n + i.boxes.length, 0),
     errors: set.errors,
     predictionsPath,
@@ -58,7 +70,7 @@ function summary(
  * Checks every file the job will write before the minutes of prediction: never inside the folder it
  * predicts (e.g. over its sample_submission.csv), never over a truth CSV it reads.
  */
-async function assertOutputsAllowed(job: PredictJob): Promise<void> {
+async function assertOutputsAllowed(job: Exclude<PredictJob, { kind: 'fit-study' }>): Promise<void> {
   const sources: ReadOnlySource[] = [datasetSource(job.options.dicomDir)]
   const outputs =
     job.kind === 'predict'
@@ -73,6 +85,13 @@ async function assertOutputsAllowed(job: PredictJob): Promise<void> {
 }
 
 export async function runPredictJob(job: PredictJob, ctx: PredictContext = {}): Promise<PredictJobResult> {
+  if (job.kind === 'fit-study') {
+    const fitted = await fitStudyFusion(job.options, ctx)
+    return {
+      ...summary(fitted.predictions, null, null),
+      studyFusion: { path: fitted.path, file: fitted.file }
+    }
+  }
   await assertOutputsAllowed(job)
   if (job.kind === 'evaluate') {
     const config = await readRunConfig<RunConfigFile>(job.options.run)

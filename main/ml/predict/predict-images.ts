@@ -1,12 +1,13 @@
 // Batched inference over image samples: boxes mapped back to original DICOM pixels, the image-level
 // `none` score, and study-class probabilities per image (aggregated per study in study-level.ts).
 import * as tf from '@tensorflow/tfjs-core'
-import { STUDY_CLASSES, type ProgressListener, type StudyClass } from '../../../common/domain'
+import { STUDY_CLASSES, type ProgressListener, type StudyClass, type StudyFrom } from '../../../common/domain'
 import type { PredictedBox } from '../../../common/contract/training'
 import type { Detector, PredictOptions } from '../detect/detector'
 import type { MergeMode } from '../detect/postprocess'
 import type { BatchLoader } from '../data/loader'
 import { originalBox } from '../data/samples'
+import { DEFAULT_STUDY_FROM } from './study-level'
 import type { OnnxDetectorSession } from '../onnx/runtime'
 
 export type { PredictedBox } from '../../../common/contract/training'
@@ -38,8 +39,11 @@ export interface PredictionSettings {
   flipTta: boolean
   /** `none` from the image head, from the boxes (1 - the best box confidence), or the mean of both. */
   noneFrom: 'head' | 'boxes' | 'combined'
-  /** Study classes from the study head, the seed's box-majority rule, or the mean of both (see study-level.ts). */
-  studyFrom: 'study-head' | 'box-majority' | 'combined'
+  /**
+   * Study classes from the study head, the seed's box-majority rule, their mean, or the run's fitted
+   * box-evidence / fused regression (see study-level.ts and study-fusion.ts).
+   */
+  studyFrom: StudyFrom
 }
 
 export const DEFAULT_PREDICTION: PredictionSettings = {
@@ -50,7 +54,7 @@ export const DEFAULT_PREDICTION: PredictionSettings = {
   flipTta: false,
   // the heads and the boxes fail differently early in training; their mean ranks better than either
   noneFrom: 'combined',
-  studyFrom: 'combined'
+  studyFrom: DEFAULT_STUDY_FROM
 }
 
 /**

@@ -30,6 +30,7 @@ import {
   type ImagePredictionRecord,
   type PredictionSettings
 } from './predict-images'
+import { effectiveStudyMode, readStudyFusion } from './study-fusion-file'
 import { studyPredictions, type StudyPredictionRecord, type StudyPriors } from './study-level'
 
 export type SplitChoice = 'auto' | 'test' | 'train' | 'all'
@@ -74,6 +75,8 @@ export interface PredictionSet {
   errors: FileError[]
   /** Study-class frequencies of the run's training split. */
   priors: StudyPriors
+  /** Why the study rows come from another mode than the one asked for (a run without study-fusion.json). */
+  studyFromNote?: string | null
   /** An ensemble's members and fusion (the boxes above are fused). */
   ensemble?: EnsembleDescription
   /** An imported run's ONNX model (format, source file), in place of a trained checkpoint. */
@@ -107,6 +110,9 @@ export async function runPrediction(
   ctx: PredictContext = {}
 ): Promise<PredictionSet> {
   const config = await readRunConfig<RunConfigFile>(options.run)
+  // read before the minutes of prediction: an explicit mode the run cannot serve fails here
+  const fusion = await readStudyFusion(options.run)
+  effectiveStudyMode(options.run, options.settings?.studyFrom ?? 'combined', true, fusion)
   // an ensemble predicts with each member through this same function, then fuses (ensemble/predict.ts)
   if (isEnsembleConfig(config))
     return predictEnsemble(options.run, await readEnsembleConfig(options.run), options, ctx, runPrediction)
@@ -154,7 +160,19 @@ export async function runPrediction(
       signal: ctx.signal,
       concurrency: 3
     })
-    const settings: PredictionSettings = { ...DEFAULT_PREDICTION, ...options.settings }
+    // the run's own default (recorded when it was trained), else today's
+    const asked: PredictionSettings = {
+      ...DEFAULT_PREDICTION,
+      ...(config.studyFrom ? { studyFrom: config.studyFrom } : {}),
+      ...options.settings
+    }
+    const study = effectiveStudyMode(
+      options.run,
+      asked.studyFrom,
+      Boolean(options.settings?.studyFrom),
+      fusion
+    )
+    const settings: PredictionSettings = { ...asked, studyFrom: study.mode }
     const loader = new BatchLoader(prepared.ready, cache, {
       batchSize: options.batchSize ?? 8,
       seed: 0,
@@ -178,8 +196,9 @@ export async function runPrediction(
       dataset,
       selected: all,
       images: predicted,
-      studies: studyPredictions(predicted, settings.studyFrom, priors),
+      studies: studyPredictions(predicted, settings.studyFrom, priors, fusion?.models ?? null),
       settings,
+      studyFromNote: study.note,
       backend,
       runtime,
       errors: [...dataset.fileErrors, ...prepared.errors],

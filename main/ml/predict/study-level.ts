@@ -1,9 +1,10 @@
 // Study-level probabilities from image predictions, and the Kaggle rows both levels become.
-import { STUDY_CLASSES, type StudyClass } from '../../../common/domain'
+import { STUDY_CLASSES, type StudyClass, type StudyFrom } from '../../../common/domain'
 import { imageRowId, studyRowId } from '../../core/metric/truth'
 import type { SubmissionRow } from '../../core/submission/submission-csv'
 import { boxMajority, UNIFORM_PRIORS, type StudyPriors } from '../../core/submission/study-rule'
-import type { ImagePredictionRecord, PredictionSettings } from './predict-images'
+import type { ImagePredictionRecord } from './predict-images'
+import { softmaxProbabilities, studyFeatures, type SoftmaxModel } from './study-evidence'
 
 export interface StudyPredictionRecord {
   studyId: string
@@ -14,17 +15,41 @@ export interface StudyPredictionRecord {
 export { UNIFORM_PRIORS, type StudyPriors } from '../../core/submission/study-rule'
 
 /**
+ * The default study mode, chosen by measurement (see STUDY_FROM_REASON); runs without
+ * study-fusion.json fall back to `combined` for the fitted modes.
+ */
+export const DEFAULT_STUDY_FROM: StudyFrom = 'combined'
+export const STUDY_FROM_REASON =
+  'the mean of the study head and the box-majority rule ranked better than either early in training'
+
+/** A run's fitted study regressions (study-fusion.json): one per mode that needs fitting. */
+export interface StudyFusionModels {
+  'box-evidence': SoftmaxModel
+  fused: SoftmaxModel
+}
+
+/** The modes that need a run's fitted regressions. */
+export function needsFusion(mode: StudyFrom): mode is 'box-evidence' | 'fused' {
+  return mode === 'box-evidence' || mode === 'fused'
+}
+
+/**
  * Per study: with `study-head`, the mean of its images' study-head probabilities. With
  * `box-majority` (the seed's detection-only rule), p = the mean over its images of their best box
  * confidence; negative gets 1 - p and the three positive classes share p in proportion to their
  * training frequencies (`priors`), so typical, the commonest, ranks first. `combined` averages the
  * two distributions: the boxes say whether a study is positive, the head which kind it is.
+ * `box-evidence` and `fused` apply the run's regression (`fusion`) to the study's box features
+ * (and head probabilities); every mode answers four probabilities that sum to 1.
  */
 export function studyPredictions(
   images: readonly ImagePredictionRecord[],
-  mode: PredictionSettings['studyFrom'],
-  priors: StudyPriors = UNIFORM_PRIORS
+  mode: StudyFrom,
+  priors: StudyPriors = UNIFORM_PRIORS,
+  fusion: StudyFusionModels | null = null
 ): StudyPredictionRecord[] {
+  if (needsFusion(mode) && !fusion)
+    throw new Error(`study mode ${mode} needs the run's fitted study regressions (study-fusion.json)`)
   const byStudy = new Map<string, ImagePredictionRecord[]>()
   for (const image of images) {
     const group = byStudy.get(image.studyId)
@@ -39,6 +64,10 @@ export function studyPredictions(
     const fromHead = Object.fromEntries(
       STUDY_CLASSES.map((c) => [c, mean(group.map((image) => image.studyProbs[c]))])
     ) as Record<StudyClass, number>
+    if (needsFusion(mode)) {
+      const probabilities = softmaxProbabilities(fusion![mode], studyFeatures(group, mode))
+      return { studyId, imageIds: group.map((image) => image.imageId), probabilities }
+    }
     const probabilities =
       mode === 'box-majority'
         ? fromBoxes

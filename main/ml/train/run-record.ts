@@ -1,5 +1,7 @@
 // What a run records about itself: config.json, and the trainer state every checkpoint carries.
+import type { StudyFrom } from '../../../common/domain'
 import type { BackendInfo } from '../backend/ladder'
+import { DEFAULT_STUDY_FROM, STUDY_FROM_REASON } from '../predict/study-level'
 import type { TrainingData } from '../data/prepare'
 import type { Detector } from '../detect/detector'
 import type { EpochRecord, LossParts } from '../runs/results-csv'
@@ -42,6 +44,12 @@ export interface RunConfigFile {
   lossKeys: string[]
   classPriors: Record<string, number>
   stepsPerEpoch: number
+  /**
+   * The study mode this run predicts with unless told otherwise, and why it is the default (the
+   * measurement that chose it). Absent in runs of older versions: they use DEFAULT_STUDY_FROM.
+   */
+  studyFrom?: StudyFrom
+  studyFromReason?: string
 }
 
 function datasetSummary(data: TrainingData) {
@@ -97,6 +105,8 @@ export function runConfigFile(
     dataset: datasetSummary(data),
     lossKeys: lossKeysOf(detector),
     classPriors: data.classPriors,
-    stepsPerEpoch
+    stepsPerEpoch,
+    studyFrom: DEFAULT_STUDY_FROM,
+    studyFromReason: STUDY_FROM_REASON
   }
 }

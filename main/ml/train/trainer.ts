@@ -13,6 +13,7 @@
 import type { Progress } from '../../../common/domain'
 import { errorMessage } from '../../core/errors'
 import { openDisplaySource } from '../data/display-source'
+import { fitStudyFusion } from '../predict/study-fusion'
 import { RunStatusWriter } from '../runs/run-status'
 import type { DisplaySource } from '../data/tensor-cache'
 import { TrainingClock } from './clock'
@@ -45,7 +46,8 @@ export async function train(args: TrainArgs, ctx: TrainContext = {}): Promise<Tr
   const { runDir, config, log } = run
   // status.json tells wall-clock time: `now` is the time-limit clock, which tests move by hand
   const status = new RunStatusWriter(runDir, new Date(), run.epochsDone, {
-    epochsPlanned: config.epochs === EPOCHS_UNTIL_TIME_LIMIT && config.timeLimitMinutes !== null ? null : config.epochs,
+    epochsPlanned:
+      config.epochs === EPOCHS_UNTIL_TIME_LIMIT && config.timeLimitMinutes !== null ? null : config.epochs,
     timeLimitMinutes: config.timeLimitMinutes
   })
   let folderWritten = Boolean(run.saved)
@@ -90,7 +92,14 @@ export async function train(args: TrainArgs, ctx: TrainContext = {}): Promise<Tr
       onProgress: ctx.onProgress
     })
     await session.start()
-    return await session.run()
+    const result = await session.run()
+    // the box-evidence and fused study modes need a fit on the trained model's own predictions
+    if (result.bestCheckpoint ?? result.lastCheckpoint) {
+      await model.dispose()
+      model = null
+      await fitStudyAtEnd(runDir, config, log, ctx)
+    }
+    return result
   } catch (err) {
     log.write(`failed: ${errorMessage(err)}`)
     if (folderWritten) await recordFailure(status, err, ctx.signal).catch(() => undefined)
@@ -99,6 +108,34 @@ export async function train(args: TrainArgs, ctx: TrainContext = {}): Promise<Tr
     await model?.dispose()
     await ownSource?.close()
     if (folderWritten) await log.flush().catch(() => undefined)
+  }
+}
+
+/**
+ * Fits study-fusion.json on the run's labelled images (study-fusion.ts). A failure is logged, not
+ * fatal: the run is complete, prediction falls back to `combined`, and `cxr-studio fit-study` can retry.
+ */
+async function fitStudyAtEnd(
+  runDir: string,
+  config: { dataset: string; workspace: string },
+  log: { write(line: string): void },
+  ctx: TrainContext
+): Promise<void> {
+  if (ctx.signal?.aborted) return
+  try {
+    const { file } = await fitStudyFusion(
+      { run: runDir, dicomDir: config.dataset, workspace: config.workspace },
+      { signal: ctx.signal, onProgress: ctx.onProgress, source: ctx.source }
+    )
+    const r = file.reports
+    log.write(
+      `study regressions fitted on ${file.fittedOn.studies} studies: cross-validated log-loss box-evidence ` +
+        `${Math.min(...r['box-evidence'].crossValidation.map((c) => c.logLoss)).toFixed(4)}, fused ${Math.min(...r.fused.crossValidation.map((c) => c.logLoss)).toFixed(4)}`
+    )
+  } catch (err) {
+    log.write(
+      `study regressions not fitted (${errorMessage(err)}); fit them with: cxr-studio fit-study ${runDir} ${config.dataset}`
+    )
   }
 }
 

@@ -13,6 +13,7 @@ import {
   type PredictionSettings
 } from '../predict/predict-images'
 import {
+  needsFusion,
   studyPredictions,
   submissionRows,
   type StudyPredictionRecord,
@@ -52,7 +53,12 @@ export async function validate(
     onProgress: options.onProgress,
     stage: 'validate'
   })
-  const studies = studyPredictions(images, settings.studyFrom, priors)
+  // the fitted study regressions exist only after training: until then validation scores `combined`
+  const studies = studyPredictions(
+    images,
+    needsFusion(settings.studyFrom) ? 'combined' : settings.studyFrom,
+    priors
+  )
   const { truth } = truthFromLabels(truthLabels.studies, truthLabels.images)
   return { losses: meter.mean(), report: score(truth, submissionRows(images, studies)), images, studies }
 }

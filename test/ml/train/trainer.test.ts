@@ -14,6 +14,7 @@ import {
   readOptimizerState
 } from '../../../main/ml/runs/checkpoint'
 import { parseResultsCsv } from '../../../main/ml/runs/results-csv'
+import { readStudyFusion } from '../../../main/ml/predict/study-fusion-file'
 import { readScalars } from '../../../main/ml/runs/tfevents'
 import type { TrainArgs } from '../../../main/ml/train/config'
 import type { EpochEvent, StepEvent } from '../../../main/ml/train/events'
@@ -95,6 +96,18 @@ describe('a training run', () => {
     expect(config.dataset.fingerprint.sha256).toMatch(/^[0-9a-f]{64}$/)
     expect(config.initialisation).toEqual({ kind: 'random', seed: 3 })
     expect(config.detector.imageSize).toBe(128)
+  })
+
+  it('fits the box-evidence and fused study regressions on its labelled studies at the end (study-fusion.json)', async () => {
+    const fusion = await readStudyFusion(straightRun)
+    expect(fusion).not.toBeNull()
+    expect(fusion!.fittedOn.studies).toBe(12)
+    expect(fusion!.checkpoint.globalStep).toBeGreaterThan(0)
+    for (const mode of ['box-evidence', 'fused'] as const) {
+      expect(fusion!.models[mode].weights).toHaveLength(4)
+      expect(fusion!.reports[mode].crossValidation.length).toBeGreaterThan(1)
+    }
+    expect(fusion!.models.fused.features.length).toBe(fusion!.models['box-evidence'].features.length + 4)
   })
 
   it('reports every step and every epoch, and writes one results.csv row per epoch', async () => {
