@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -124,6 +125,19 @@ describe('the default demo dataset (Kaggle layout and label files)', () => {
     expect(onDisk).toBeLessThan(30e6)
     expect(summary.files).toBe(listFiles(root).length)
     expect(progress.at(-1)).toEqual({ stage: 'demo images', done: files.length, total: files.length })
+  })
+
+  it('is byte-identical to the default demo before the hard variant was added (one hash over every file)', () => {
+    // recorded with the generator of commit 422dd4b (before `demo --hard`): adding the hard variant
+    // must not change a byte of the default demo, whose files tests and users already hold
+    const hash = createHash('sha256')
+    for (const path of listFiles(root))
+      hash.update(
+        `${path}\0${createHash('sha256')
+          .update(readFileSync(join(root, path)))
+          .digest('hex')}\n`
+      )
+    expect(hash.digest('hex')).toBe('c02ddcc589eb2126106836c407091b30d1746e46caa52e7e4f377f30aa37df1f')
   })
 
   for (const split of ['train', 'test'] as const) {

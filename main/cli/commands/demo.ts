@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { resolve } from 'node:path'
 import { STUDY_CLASSES } from '../../../common/domain'
-import { DEMO_DEFAULTS, generateDemo, type DemoSummary } from '../../core/demo'
+import { DEMO_DEFAULTS, HARD_DEMO_DEFAULTS, generateDemo, type DemoSummary } from '../../core/demo'
 import { printJson } from '../context'
 import { nonNegativeInteger } from '../parsers'
 import { stderrProgress } from '../progress'
@@ -13,8 +13,21 @@ export function registerDemo(program: Command): void {
       'write a small synthetic dataset in the Kaggle SIIM-FISABIO-RSNA layout (DICOMs, label CSVs, sample submission, test truth)'
     )
     .argument('<out>', 'folder to create (or a previous demo folder to overwrite)')
-    .option('--studies <n>', `train studies (4-2000, default ${DEMO_DEFAULTS.studies})`, nonNegativeInteger)
-    .option('--test-studies <n>', `test studies (1-1000, default ${DEMO_DEFAULTS.testStudies})`, nonNegativeInteger)
+    .option(
+      '--hard',
+      'the benchmark variant: faint ground-glass opacities, noise, varied patients and exposures, and classes ' +
+        'told apart by where and how many opacities there are, overlapping as in the real data (see README.txt)'
+    )
+    .option(
+      '--studies <n>',
+      `train studies (4-2000, default ${DEMO_DEFAULTS.studies}; --hard ${HARD_DEMO_DEFAULTS.studies})`,
+      nonNegativeInteger
+    )
+    .option(
+      '--test-studies <n>',
+      `test studies (1-1000, default ${DEMO_DEFAULTS.testStudies}; --hard ${HARD_DEMO_DEFAULTS.testStudies})`,
+      nonNegativeInteger
+    )
     .option(
       '--seed <s>',
       `random seed; the same seed gives the same bytes (default ${DEMO_DEFAULTS.seed})`,
@@ -24,12 +37,13 @@ export function registerDemo(program: Command): void {
     .action(
       async (
         out: string,
-        opts: { studies?: number; testStudies?: number; seed?: number; json?: boolean }
+        opts: { hard?: boolean; studies?: number; testStudies?: number; seed?: number; json?: boolean }
       ) => {
         const progress = stderrProgress()
         let summary: DemoSummary
         try {
           summary = await generateDemo(resolve(out), {
+            hard: opts.hard,
             studies: opts.studies,
             testStudies: opts.testStudies,
             seed: opts.seed,
@@ -50,7 +64,7 @@ function describe(summary: DemoSummary): string {
     STUDY_CLASSES.map((c) => `${c} ${counts[c]}`).join(', ')
   const q = summary.quirks
   const lines = [
-    `Wrote a synthetic demo dataset to ${summary.outDir} (seed ${summary.seed})`,
+    `Wrote a synthetic ${summary.hard ? 'hard ' : ''}demo dataset to ${summary.outDir} (seed ${summary.seed})`,
     `  train: ${train.studies} studies (${perClass(train.studiesPerClass)}), ${train.images} images, ${train.boxes} boxes`,
     `  test:  ${test.studies} studies (${perClass(test.studiesPerClass)}), ${test.images} images; truth in test_study_level.csv and test_image_level.csv`,
     `  transfer syntaxes: ${Object.entries(summary.transferSyntaxes)

@@ -8,6 +8,7 @@ import { UserError, errorMessage } from '../errors'
 import { writeFileAtomic } from '../fs-atomic'
 import { WRITE_SYNTAX_NAMES, writeDicom, type WriteSyntax } from '../dicom/write'
 import { imageLevelCsv, sampleSubmissionCsv, studyLevelCsv } from './csv'
+import { planHardDemo, type StudyPattern } from './hard-plan'
 import { planDemo, type DemoPlan, type DemoQuirks, type PlannedImage, type PlannedStudy } from './plan'
 import type { StoredImage } from './pixels'
 import { DEMO_README, DEMO_README_TITLE, demoReadme } from './readme'
@@ -16,9 +17,11 @@ import { renderStoredPixels } from './render'
 export type { DemoQuirks } from './plan'
 
 export interface DemoOptions {
-  /** Train studies (default 40). */
+  /** The hard benchmark variant (hard-plan.ts): faint opacities, classes by location, varied patients and exposures. */
+  hard?: boolean
+  /** Train studies (default 40; hard 120). */
   studies?: number
-  /** Test studies (default 12). */
+  /** Test studies (default 12; hard 60). */
   testStudies?: number
   seed?: number
   onProgress?: ProgressListener
@@ -50,9 +53,12 @@ export interface DemoSummary {
   /** Files written (DICOM, CSV, README) and their total size. */
   files: number
   bytes: number
+  /** Only for the hard variant: how many studies of each class drew each location pattern. */
+  hard?: { patterns: Record<Split, Record<StudyClass, Partial<Record<StudyPattern, number>>>> }
 }
 
 export const DEMO_DEFAULTS = { studies: 40, testStudies: 12, seed: 42 } as const
+export const HARD_DEMO_DEFAULTS = { studies: 120, testStudies: 60, seed: 42 } as const
 export const DEMO_LIMITS = { studies: [4, 2000], testStudies: [1, 1000] } as const
 
 /** Files and folders a demo folder holds; a non-empty folder with anything else is never overwritten. */
@@ -73,17 +79,18 @@ export function uidFromId(id: string): string {
 }
 
 export async function generateDemo(outDir: string, options: DemoOptions = {}): Promise<DemoSummary> {
-  const studies = checkCount('studies', options.studies ?? DEMO_DEFAULTS.studies, DEMO_LIMITS.studies)
+  const defaults = options.hard ? HARD_DEMO_DEFAULTS : DEMO_DEFAULTS
+  const studies = checkCount('studies', options.studies ?? defaults.studies, DEMO_LIMITS.studies)
   const testStudies = checkCount(
     'test studies',
-    options.testStudies ?? DEMO_DEFAULTS.testStudies,
+    options.testStudies ?? defaults.testStudies,
     DEMO_LIMITS.testStudies
   )
-  const seed = options.seed ?? DEMO_DEFAULTS.seed
+  const seed = options.seed ?? defaults.seed
   if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff)
     throw new UserError(`seed must be an integer from 0 to 4294967295, got ${seed}`)
 
-  const plan = planDemo(seed, studies, testStudies)
+  const plan = options.hard ? planHardDemo(seed, studies, testStudies) : planDemo(seed, studies, testStudies)
   const summary = summarise(outDir, seed, plan)
   await prepareOutDir(outDir)
 
@@ -208,8 +215,23 @@ function summarise(outDir: string, seed: number, plan: DemoPlan): DemoSummary {
     },
     quirks: plan.quirks,
     files: 0,
-    bytes: 0
+    bytes: 0,
+    ...(plan.studies.some((s) => s.pattern) ? { hard: { patterns: patternCounts(plan) } } : {})
   }
+}
+
+function patternCounts(plan: DemoPlan): NonNullable<DemoSummary['hard']>['patterns'] {
+  const counts = (split: Split) =>
+    Object.fromEntries(
+      STUDY_CLASSES.map((studyClass) => {
+        const perPattern: Partial<Record<StudyPattern, number>> = {}
+        for (const study of plan.studies)
+          if (study.split === split && study.studyClass === studyClass && study.pattern)
+            perPattern[study.pattern] = (perPattern[study.pattern] ?? 0) + 1
+        return [studyClass, perPattern]
+      })
+    ) as Record<StudyClass, Partial<Record<StudyPattern, number>>>
+  return { train: counts('train'), test: counts('test') }
 }
 
 /** Creates the folder, or empties it when it holds a previous demo; refuses any other non-empty folder. */

@@ -15,6 +15,12 @@ export interface ChestGeometry {
   heart: { u: number; v: number; halfWidth: number; halfHeight: number }
   ribStart: number
   ribSpacing: number
+  /** Half-width of the body below the shoulders (default 0.45); the hard demo varies it per patient. */
+  bodyHalfWidth?: number
+  /** Peak density of a posterior rib (default 0.08). */
+  ribContrast?: number
+  /** Half-width of the soft transition at the lung edges (default 0.012). */
+  lungEdge?: number
 }
 
 /** An opacity in pixels; it is zero outside [x, x+width] x [y, y+height]. */
@@ -29,6 +35,8 @@ export interface Opacity {
   texture: number
   /** A flat-topped consolidation instead of a dome-shaped patch. */
   dense: boolean
+  /** A faint ground-glass patch: an irregular ellipse with soft edges (the hard demo's opacities). */
+  groundGlass?: boolean
 }
 
 export type LungSide = 'right' | 'left'
@@ -75,13 +83,13 @@ export function lungExtent(
   }
 }
 
-function smoothstep(edge0: number, edge1: number, x: number): number {
+export function smoothstep(edge0: number, edge1: number, x: number): number {
   const t = Math.min(1, Math.max(0, (x - edge0) / (edge1 - edge0)))
   return t * t * (3 - 2 * t)
 }
 
 /** Smooth random field in 0..1 with `cells` cells across the image. */
-class ValueNoise {
+export class ValueNoise {
   private readonly grid: Float32Array
   private readonly size: number
   constructor(
@@ -113,13 +121,14 @@ function lungMask(g: ChestGeometry, side: LungSide, u: number, v: number): numbe
   const depth = (v - g.lungTop) / height
   if (depth < -0.1 || depth > 1.1) return 0
   const halfWidth = lung.halfWidth * (0.55 + 0.45 * Math.sqrt(Math.min(1, Math.max(0, depth))))
-  if (Math.abs(u - lung.center) > halfWidth + 0.012) return 0
+  const edge = g.lungEdge ?? 0.012
+  if (Math.abs(u - lung.center) > halfWidth + edge) return 0
   const dx = (u - lung.center) / lung.halfWidth
   const apex = g.lungTop + 0.16 * dx * dx
   const dome = g.lungBottom - 0.07 * Math.max(0, 1 - dx * dx) // diaphragm rises towards the lung's middle
   const medial = Math.abs(u - g.midline) - g.mediastinumHalfWidth * (1 + 0.5 * depth)
   const inside = Math.min(v - apex, dome - v, halfWidth - Math.abs(u - lung.center), medial)
-  let mask = smoothstep(-0.012, 0.012, inside)
+  let mask = smoothstep(-edge, edge, inside)
   if (side === 'left') {
     const hu = (u - g.heart.u) / g.heart.halfWidth
     const hv = (v - g.heart.v) / g.heart.halfHeight
@@ -128,8 +137,8 @@ function lungMask(g: ChestGeometry, side: LungSide, u: number, v: number): numbe
   return mask
 }
 
-function bodyHalfWidth(v: number): number {
-  return 0.13 + (0.45 - 0.13) * smoothstep(0.0, 0.14, v)
+function bodyHalfWidth(g: ChestGeometry, v: number): number {
+  return 0.13 + ((g.bodyHalfWidth ?? 0.45) - 0.13) * smoothstep(0.0, 0.14, v)
 }
 
 /** Distance from (u, v) to the segment a-b, in normalised units. */
@@ -158,7 +167,7 @@ export function renderChest(
   const spine = us.map((u) => 0.05 * Math.exp(-(((u - g.midline) / 0.022) ** 2)))
   for (let y = 0; y < rows; y++) {
     const v = (y + 0.5) / rows
-    const halfBody = bodyHalfWidth(v)
+    const halfBody = bodyHalfWidth(g, v)
     const mediastinumHalfWidth = g.mediastinumHalfWidth * (1 + 0.4 * smoothstep(g.lungTop, g.lungBottom, v))
     const ribFade = smoothstep(g.lungBottom + 0.05, g.lungBottom - 0.02, v)
     const nearClavicles = v < 0.2
@@ -188,7 +197,11 @@ export function renderChest(
         const distance = offset - k * g.ribSpacing
         if (k >= 0 && k < 10 && Math.abs(distance) < 3 * thickness) {
           value +=
-            body * 0.08 * ribFade * smoothstep(0.03, 0.07, d) * Math.exp(-((distance / thickness) ** 2))
+            body *
+            (g.ribContrast ?? 0.08) *
+            ribFade *
+            smoothstep(0.03, 0.07, d) *
+            Math.exp(-((distance / thickness) ** 2))
         }
       }
       if (nearClavicles) {
@@ -212,7 +225,7 @@ export function renderChest(
 }
 
 /** Adds one opacity; its profile is zero on and outside the box edges, so it never leaks out of its box. */
-function drawOpacity(
+export function drawOpacity(
   density: Float32Array,
   rows: number,
   columns: number,
@@ -221,6 +234,7 @@ function drawOpacity(
 ): void {
   const texture = new ValueNoise(random, 6)
   const fine = new ValueNoise(random.fork('fine'), 11)
+  if (opacity.groundGlass) return drawGroundGlass(density, rows, columns, opacity, texture, fine)
   const x0 = Math.max(0, Math.ceil(opacity.x - 0.5))
   const x1 = Math.min(columns - 1, Math.floor(opacity.x + opacity.width - 0.5))
   const y0 = Math.max(0, Math.ceil(opacity.y - 0.5))
@@ -235,6 +249,37 @@ function drawOpacity(
       const mottling =
         1 + opacity.texture * (0.9 * (texture.sample(tx, ty) - 0.5) + 0.5 * (fine.sample(tx, ty) - 0.5))
       density[y * columns + x] += opacity.density * profile(tx) * py * Math.max(0, mottling)
+    }
+  }
+}
+
+/**
+ * A ground-glass patch: an ellipse inscribed in the box whose outline wobbles with the texture, a
+ * soft (not plateaued) edge, and a window that is zero on the box edges so nothing leaks out.
+ */
+function drawGroundGlass(
+  density: Float32Array,
+  rows: number,
+  columns: number,
+  opacity: Opacity,
+  texture: ValueNoise,
+  fine: ValueNoise
+): void {
+  const x0 = Math.max(0, Math.ceil(opacity.x - 0.5))
+  const x1 = Math.min(columns - 1, Math.floor(opacity.x + opacity.width - 0.5))
+  const y0 = Math.max(0, Math.ceil(opacity.y - 0.5))
+  const y1 = Math.min(rows - 1, Math.floor(opacity.y + opacity.height - 0.5))
+  for (let y = y0; y <= y1; y++) {
+    const ty = (y + 0.5 - opacity.y) / opacity.height
+    const wy = Math.sin(Math.PI * ty) ** 0.3
+    for (let x = x0; x <= x1; x++) {
+      const tx = (x + 0.5 - opacity.x) / opacity.width
+      const coarse = texture.sample(tx, ty)
+      const r = Math.hypot(2 * tx - 1, 2 * ty - 1) / (0.8 + 0.35 * coarse)
+      if (r >= 1) continue
+      const mottling = 1 + opacity.texture * (0.8 * (coarse - 0.5) + 0.6 * (fine.sample(tx, ty) - 0.5))
+      const window = wy * Math.sin(Math.PI * tx) ** 0.3
+      density[y * columns + x] += opacity.density * (1 - r * r) ** 1.5 * window * Math.max(0, mottling)
     }
   }
 }

@@ -3,6 +3,8 @@
 import type { Split } from '../../../common/dataset'
 import { STUDY_CLASSES, type OpacityBox, type StudyClass } from '../../../common/domain'
 import type { WriteSyntax } from '../dicom/write'
+import type { Exposure } from './hard-pixels'
+import type { PatientAnatomy, StudyPattern } from './hard-plan'
 import { chestGeometry, lungExtent, type ChestGeometry, type LungSide, type Opacity } from './phantom'
 import { Random } from './random'
 
@@ -34,6 +36,17 @@ export interface PlannedImage {
   boxes: OpacityBox[]
   /** Set on a pixel-identical copy: the id of the image whose stored values it repeats. */
   duplicateOf: string | null
+  /** Only in the hard demo (hard-plan.ts): what it draws beyond the default demo. */
+  hard?: HardRendering
+}
+
+/** The hard demo's patient rotation, unboxed look-alikes, exposure and noise for one image. */
+export interface HardRendering {
+  /** Radians; the anatomy turns about the image centre, boxes stay axis-aligned around what was drawn. */
+  rotation: number
+  /** Benign structures drawn but never boxed: nipple and breast shadows. */
+  mimics: Opacity[]
+  exposure: Exposure
 }
 
 export interface PlannedStudy {
@@ -45,6 +58,9 @@ export interface PlannedStudy {
   studyDate: string
   studyTime: string
   images: PlannedImage[]
+  /** Hard demo only: the location pattern its opacities follow, and the patient's anatomy. */
+  pattern?: StudyPattern
+  anatomy?: PatientAnatomy
 }
 
 export interface DemoQuirks {
@@ -151,7 +167,7 @@ export function planDemo(seed: number, trainStudies: number, testStudies: number
   return { studies, images, quirks }
 }
 
-class IdSource {
+export class IdSource {
   private readonly used = new Set<string>()
   constructor(private readonly random: Random) {}
   next(): string {
@@ -165,7 +181,7 @@ class IdSource {
   }
 }
 
-function newStudy(ids: IdSource, random: Random, split: Split, studyClass: StudyClass): PlannedStudy {
+export function newStudy(ids: IdSource, random: Random, split: Split, studyClass: StudyClass): PlannedStudy {
   const day = new Date(Date.UTC(2020, 2, 1) + random.int(0, 440) * 86_400_000)
   return {
     studyId: ids.next(),
@@ -318,7 +334,7 @@ export function round5(value: number): number {
 }
 
 /** Spreads syntaxes and pixel formats over the images so every one of them occurs. */
-function assignEncodings(images: PlannedImage[], random: Random): void {
+export function assignEncodings(images: PlannedImage[], random: Random): void {
   const byId = new Map(images.map((image) => [image.imageId, image]))
   const cycle = random.shuffle([...DEMO_SYNTAXES])
   let next = 0

@@ -1,4 +1,5 @@
 // Pixels of one planned demo image: the same seed and plan always give the same stored values.
+import { renderHardStoredPixels } from './hard-pixels'
 import { renderChest } from './phantom'
 import type { PlannedImage } from './plan'
 import { toStoredPixels, type StoredImage } from './pixels'
@@ -9,6 +10,7 @@ import { Random } from './random'
  * so rendering a planned image without its opacities changes exactly the pixels inside its boxes.
  */
 export function renderStoredPixels(seed: number, image: PlannedImage): StoredImage {
+  if (image.hard) return renderHardStoredPixels(seed, image)
   const random = new Random(seed, `pixels ${image.imageId}`)
   const density = renderChest(
     image.geometry,
