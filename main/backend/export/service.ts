@@ -19,7 +19,8 @@ import { exportYolo } from '../../core/export/yolo'
 import { assertOutputAllowed, datasetSource } from '../../core/write-target'
 import type { PredictJobResult } from '../../ml/predict/job'
 import { writeKaggleSubmission } from '../../ml/predict/outputs'
-import { UNIFORM_PRIORS, type StudyPriors } from '../../ml/predict/study-level'
+import { runPriors } from '../../ml/imported/model-config'
+import { UNIFORM_PRIORS } from '../../ml/predict/study-level'
 import { readRunConfig } from '../../ml/runs/run-folder'
 import type { RunConfigFile } from '../../ml/train/run-record'
 import type { DatasetService } from '../datasets/service'
@@ -149,7 +150,7 @@ export class ExportService {
           selected: doc.images,
           images: doc.images,
           studies: doc.studies,
-          priors: (config?.classPriors as StudyPriors | undefined) ?? UNIFORM_PRIORS
+          priors: runPriors(config) ?? UNIFORM_PRIORS
         })
         return submissionResult(outcome)
       }

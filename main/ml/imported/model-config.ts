@@ -87,6 +87,13 @@ export function isImportedRun(config: RunHeader): config is ImportedRunConfig {
   return (config as Partial<ImportedRunConfig>).kind === 'imported'
 }
 
+/** A run's study-class priors: a trained run's training frequencies, an imported run's own. */
+export function runPriors(config: (RunHeader & { classPriors?: unknown }) | null): StudyPriors | null {
+  if (!config) return null
+  if (isImportedRun(config)) return config.study.priors
+  return (config.classPriors as StudyPriors | undefined) ?? null
+}
+
 export function newImportedConfig(fields: Omit<ImportedRunConfig, 'format' | 'formatVersion' | 'kind'>): ImportedRunConfig {
   return { format: RUN_FORMAT, formatVersion: RUN_FORMAT_VERSION, kind: 'imported', ...fields }
 }
