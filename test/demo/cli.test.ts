@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -45,6 +45,39 @@ describe.skipIf(!BUILT)('cxr-studio demo', () => {
     expect(result.stdout).toMatch(
       /quirk: train image [0-9a-f]{12} is a pixel-identical, unboxed copy of [0-9a-f]{12}/
     )
+  })
+
+  it('writes the hard variant with --hard: the summary counts location patterns per class, the README says hard', () => {
+    const out = join(dir, 'hard')
+    const result = cli(
+      'demo',
+      out,
+      '--hard',
+      '--studies',
+      '8',
+      '--test-studies',
+      '4',
+      '--seed',
+      '3',
+      '--json'
+    )
+    expect(result.status, result.stderr).toBe(0)
+    const summary = JSON.parse(result.stdout)
+    expect(summary.splits.train.studies).toBe(8)
+    expect(summary.splits.test.studies).toBe(4)
+    const patterns = summary.hard.patterns.train as Record<string, Record<string, number>>
+    expect(patterns.negative).toEqual({ none: summary.splits.train.studiesPerClass.negative })
+    for (const studyClass of ['typical', 'indeterminate', 'atypical']) {
+      const drawn = Object.values(patterns[studyClass]).reduce((a, b) => a + b, 0)
+      expect(drawn, studyClass).toBe(summary.splits.train.studiesPerClass[studyClass])
+      expect(patterns[studyClass].none, studyClass).toBeUndefined()
+    }
+    const readme = readFileSync(join(out, 'README.txt'), 'utf8')
+    expect(readme).toMatch(/^CXR Studio synthetic demo dataset - hard variant\n/)
+    expect(readme).toContain('Written by `cxr-studio demo --hard` with seed 3')
+    // and the default demo can overwrite it: it is recognised as a demo folder
+    expect(cli('demo', out, '--studies', '4', '--test-studies', '1').status).toBe(0)
+    expect(readFileSync(join(out, 'README.txt'), 'utf8')).not.toContain('hard variant')
   })
 
   it('refuses a non-empty folder that is not a demo with a one-line error and exit code 1', () => {
