@@ -56,7 +56,7 @@ async function addServer(page: Page, url: string, name = 'Test Orthanc'): Promis
 interface SlowProxy {
   /** The DICOMweb root through the proxy. */
   dicomweb: string
-  /** When true, QIDO-RS requests get no answer at all (a server that hangs). */
+  /** When true, requests get no answer at all (a server that hangs). */
   hang: boolean
   close(): Promise<void>
 }
@@ -69,7 +69,7 @@ async function slowProxy(orthanc: OrthancFixture): Promise<SlowProxy> {
   const sockets = new Set<Socket>()
   const state = { hang: false }
   const server: Server = createServer((req, res) => {
-    if (state.hang && req.url?.includes('/studies?')) return // never answers
+    if (state.hang) return // never answers
     const upstream = httpRequest(
       { host: '127.0.0.1', port: orthanc.port, path: req.url, method: req.method, headers: req.headers },
       async (answer) => {
@@ -280,8 +280,18 @@ test('a slow retrieve shows its progress and is cancelled: the study stays parti
     await expect(cached.getByTestId('pacs-cached-open')).toBeDisabled()
     await studio.snap('cancelled')
 
-    // a server that never answers: the search says which URL and that it timed out
+    // a server that never answers: the retrieve (resuming the partial study) and the search fail,
+    // saying which URL and that it timed out; the study stays partial
     proxy.hang = true
+    await row.click()
+    await expect(row).toHaveClass(/on/)
+    await page.getByTestId('pacs-retrieve').click()
+    await expect(progress).toHaveAttribute('data-state', 'failed')
+    const retrieveState = page.getByTestId('pacs-retrieve-state')
+    await expect(retrieveState).toContainText(`failed: ${proxy.dicomweb}/studies`)
+    await expect(retrieveState).toContainText('no answer within 2 s (timeout)')
+    await expect(page.getByTestId('pacs-open')).toHaveCount(0)
+    await expect(cached).toContainText('1 study partial')
     await page.getByTestId('pacs-q-accession').press('Enter')
     const searchError = page.getByTestId('pacs-search-error')
     await expect(searchError).toContainText(`${proxy.dicomweb}/studies?`)
