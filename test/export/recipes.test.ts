@@ -34,7 +34,7 @@ async function exportWith(format: 'yolo' | 'coco', out: string, extra: string[] 
 }
 
 describe('YOLO export recipes', () => {
-  it('train-ultralytics.sh runs yolo on the export\'s dataset.yaml, one GPU or four, exports ONNX and prints the import line', async () => {
+  it("train-ultralytics.sh runs yolo on the export's dataset.yaml, one GPU or four, exports ONNX and prints the import line", async () => {
     const out = join(dir, 'yolo export')
     await exportWith('yolo', out, ['--size', '256'])
     const script = join(out, 'train-ultralytics.sh')
@@ -57,7 +57,8 @@ describe('YOLO export recipes', () => {
     expect(calls).toHaveLength(4)
     // one argument each, as yolo receives them
     const args = calls.map((line) => line.split('|'))
-    const arg = (call: string[], key: string) => call.find((a) => a.startsWith(`${key}=`))?.slice(key.length + 1)
+    const arg = (call: string[], key: string) =>
+      call.find((a) => a.startsWith(`${key}=`))?.slice(key.length + 1)
     expect(args[0].slice(0, 2)).toEqual(['detect', 'train'])
     expect(arg(args[0], 'device')).toBe('0')
     expect(arg(args[2], 'device')).toBe('0,1,2,3')
@@ -95,7 +96,7 @@ describe('COCO export recipes', () => {
     await exportWith('coco', out, ['--images', 'png8', '--size', '256'])
   })
 
-  it('train_torchvision.py is valid Python with the export\'s paths as defaults; the README has torchrun and the import line', async () => {
+  it("train_torchvision.py is valid Python with the export's paths as defaults; the README has torchrun and the import line", async () => {
     const script = join(out, 'train_torchvision.py')
     const compiled = spawnSync(PYTHON, ['-m', 'py_compile', script], { encoding: 'utf8' })
     expect(compiled.status, compiled.stderr).toBe(0)
@@ -105,7 +106,9 @@ describe('COCO export recipes', () => {
     expect(text).toContain('DEFAULT_SIZE = 256')
     const readme = await readFile(join(out, 'README.md'), 'utf8')
     expect(readme).toContain(`torchrun --nproc_per_node=4 ${script} --coco ${out} --images ${out}`)
-    expect(readme).toContain(`cxr-studio import-model ${join(out, 'torchvision', 'model.onnx')} --format torchvision --dataset ${root}`)
+    expect(readme).toContain(
+      `cxr-studio import-model ${join(out, 'torchvision', 'model.onnx')} --format torchvision --dataset ${root}`
+    )
   })
 
   it.runIf(hasTorch)(

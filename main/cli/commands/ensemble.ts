@@ -30,7 +30,9 @@ function weightList(value: string): number[] {
 function checkpointList(value: string): CheckpointName[] {
   const names = value.split(',').map((c) => c.trim())
   if (names.some((c) => c !== 'best' && c !== 'last'))
-    throw new InvalidArgumentError('expected best or last, or one per member separated by commas (e.g. best,last)')
+    throw new InvalidArgumentError(
+      'expected best or last, or one per member separated by commas (e.g. best,last)'
+    )
   return names as CheckpointName[]
 }
 
@@ -39,7 +41,9 @@ function perMember<T>(values: T[] | undefined, count: number, option: string): A
   if (!values) return Array.from({ length: count }, () => undefined)
   if (values.length === 1) return Array.from({ length: count }, () => values[0])
   if (values.length !== count)
-    throw new UserError(`${option}: ${values.length} value(s) for ${count} member run(s); give one per member, or one for all`)
+    throw new UserError(
+      `${option}: ${values.length} value(s) for ${count} member run(s); give one per member, or one for all`
+    )
   return values
 }
 
@@ -74,7 +78,11 @@ export function registerEnsemble(program: Command): void {
       const checkpoints = perMember(options.checkpoint, runs.length, '--checkpoint')
       const config = await createEnsemble({
         out: resolve(options.out),
-        members: runs.map((run, i) => ({ run: resolve(run), weight: weights[i], checkpoint: checkpoints[i] })),
+        members: runs.map((run, i) => ({
+          run: resolve(run),
+          weight: weights[i],
+          checkpoint: checkpoints[i]
+        })),
         iouThreshold: options.iou,
         skipBoxThreshold: options.skipBoxThr
       })
@@ -87,7 +95,8 @@ function printEnsemble(out: string, config: EnsembleConfigFile): void {
   const lines = [
     `Ensemble ${out}: ${config.members.length} members, WBF IoU ${config.fusion.iouThreshold}, skip below ${config.fusion.skipBoxThreshold}`,
     ...config.members.map(
-      (m) => `  ${m.name.padEnd(24)} weight ${m.weight}  checkpoint ${m.checkpoint ?? 'best, else last'}  (${m.absolutePath})`
+      (m) =>
+        `  ${m.name.padEnd(24)} weight ${m.weight}  checkpoint ${m.checkpoint ?? 'best, else last'}  (${m.absolutePath})`
     ),
     `predict with: cxr-studio predict ${out} DICOM_DIR --out predictions.json`
   ]

@@ -112,7 +112,10 @@ export async function writeYoloRecipes(
         'Several GPUs of one machine (Ultralytics starts DDP itself; `batch` is the total over the GPUs):',
         fence(multi)
       ],
-      onnx: [fence(onnx), `This writes \`${join(weights, 'best.onnx')}\` (input \`images\` [1, 3, ${size}, ${size}], output [1, 4 + classes, N]).`],
+      onnx: [
+        fence(onnx),
+        `This writes \`${join(weights, 'best.onnx')}\` (input \`images\` [1, 3, ${size}, ${size}], output [1, 4 + classes, N]).`
+      ],
       back: [
         fence(back),
         'The imported run then works like a trained one: `cxr-studio predict|evaluate|submit RUN DIR`, the Runs, Predict and Evaluation views, and ensembles (`cxr-studio ensemble`).'
@@ -164,7 +167,7 @@ export async function writeCocoRecipes(
         `\`${RECIPE_FILES.torchvision}\`: a torchrun/DDP fine-tuning script for a torchvision Faster R-CNN (DistributedSampler, AMP on CUDA, a checkpoint per epoch, \`--resume\`, ONNX export at the end); \`python3 ${RECIPE_FILES.torchvision} --help\` lists its options`
       ],
       train: [
-        'Needs torch and torchvision (Pillow; pydicom for an export without images). The defaults are this folder\'s paths.',
+        "Needs torch and torchvision (Pillow; pydicom for an export without images). The defaults are this folder's paths.",
         '',
         'One GPU, or CPU:',
         fence(single),

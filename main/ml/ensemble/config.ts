@@ -118,7 +118,8 @@ export async function createEnsemble(options: CreateEnsembleOptions): Promise<En
   const out = resolve(options.out)
   if (options.members.length < 2) throw new UserError('an ensemble needs at least two member runs')
   const iouThreshold = options.iouThreshold ?? DEFAULT_ENSEMBLE_IOU
-  if (!(iouThreshold > 0 && iouThreshold <= 1)) throw new UserError(`--iou ${iouThreshold}: must be in (0, 1]`)
+  if (!(iouThreshold > 0 && iouThreshold <= 1))
+    throw new UserError(`--iou ${iouThreshold}: must be in (0, 1]`)
   const skipBoxThreshold = options.skipBoxThreshold ?? DEFAULT_SKIP_BOX_THRESHOLD
   if (!(skipBoxThreshold >= 0 && skipBoxThreshold < 1))
     throw new UserError(`--skip-box-thr ${skipBoxThreshold}: must be in [0, 1)`)
@@ -187,7 +188,7 @@ async function assertPredictable(
   }
   if (kind !== 'trained') {
     // an imported model predicts from the files its import checked; it has no checkpoints to choose
-    if (checkpoint) throw new UserError(`${dir}: a ${kind} run has no ${checkpoint} checkpoint to choose`)
+    if (checkpoint) throw new UserError(`${dir}: an ${kind} run has no ${checkpoint} checkpoint to choose`)
     return
   }
   for (const name of checkpoint ? [checkpoint] : (['best', 'last'] as const))
@@ -205,7 +206,9 @@ interface TrainedRunFacts {
 async function trainedRuns(dirs: readonly string[]): Promise<TrainedRunFacts[]> {
   const out: TrainedRunFacts[] = []
   for (const dir of dirs) {
-    const config = await readRunConfig<RunHeader & { train?: { dataset?: string; policy?: FilterPolicy } }>(dir)
+    const config = await readRunConfig<RunHeader & { train?: { dataset?: string; policy?: FilterPolicy } }>(
+      dir
+    )
     if (isEnsembleConfig(config)) {
       const nested = await readEnsembleConfig(dir)
       out.push(...(await trainedRuns(await Promise.all(nested.members.map((m) => memberFolder(dir, m))))))
@@ -220,7 +223,9 @@ async function trainedRuns(dirs: readonly string[]): Promise<TrainedRunFacts[]> 
  * The ensemble's "own dataset" (the first trained member's) and its validation studies: those in
  * the validation split of every member trained on that folder, so no member saw them.
  */
-async function trainedOn(dirs: readonly string[]): Promise<{ train: EnsembleConfigFile['train']; split: RunSplit }> {
+async function trainedOn(
+  dirs: readonly string[]
+): Promise<{ train: EnsembleConfigFile['train']; split: RunSplit }> {
   const runs = await trainedRuns(dirs)
   if (runs.length === 0)
     return {

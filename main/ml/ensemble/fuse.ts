@@ -33,15 +33,28 @@ export interface FusedPredictions {
  * without an image (a file it could not read) counts as finding no box there: WBF divides by every
  * member's weight; the means take only the members that predicted it.
  */
-export function fuseMembers(members: readonly MemberPredictions[], params: FusionParameters): FusedPredictions {
+export function fuseMembers(
+  members: readonly MemberPredictions[],
+  params: FusionParameters
+): FusedPredictions {
   if (members.length !== params.weights.length)
     throw new Error(`ensemble fusion: ${params.weights.length} weight(s) for ${members.length} member(s)`)
   const byId = members.map((m) => new Map(m.images.map((image) => [image.imageId, image])))
   const ids = [...new Set(members.flatMap((m) => m.images.map((image) => image.imageId)))]
-  const images = ids.map((id) => fuseImage(byId.map((map) => map.get(id)), params))
+  const images = ids.map((id) =>
+    fuseImage(
+      byId.map((map) => map.get(id)),
+      params
+    )
+  )
   const studiesById = members.map((m) => new Map(m.studies.map((s) => [s.studyId, s])))
   const studyIds = [...new Set(members.flatMap((m) => m.studies.map((s) => s.studyId)))]
-  const studies = studyIds.map((id) => fuseStudy(studiesById.map((map) => map.get(id)), params.weights))
+  const studies = studyIds.map((id) =>
+    fuseStudy(
+      studiesById.map((map) => map.get(id)),
+      params.weights
+    )
+  )
   const priors = weightedMeanRecord(
     members.map((m) => m.priors as Record<string, number>),
     params.weights

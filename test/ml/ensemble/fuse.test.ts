@@ -22,7 +22,12 @@ function image(
   }
 }
 
-const params = (weights: number[]) => ({ weights, iouThreshold: 0.55, skipBoxThreshold: 0, maxDetections: 30 })
+const params = (weights: number[]) => ({
+  weights,
+  iouThreshold: 0.55,
+  skipBoxThreshold: 0,
+  maxDetections: 30
+})
 
 describe('ensemble fusion', () => {
   it('two members agreeing give one box at the score-weighted mean of their coordinates, keeping the score', () => {
@@ -55,7 +60,10 @@ describe('ensemble fusion', () => {
   })
 
   it('weights pull the fused coordinates toward the heavier member, and weight none and study probabilities', () => {
-    const members = [image([[100, 100, 200, 200, 0.5]], 0.1, 0.6), image([[120, 100, 220, 200, 0.5]], 0.7, 0.3)]
+    const members = [
+      image([[100, 100, 200, 200, 0.5]], 0.1, 0.6),
+      image([[120, 100, 220, 200, 0.5]], 0.7, 0.3)
+    ]
     const even = fuseImage(members, params([1, 1])).boxes[0]
     const fused = fuseImage(members, params([3, 1]))
     const b = fused.boxes[0]
@@ -78,13 +86,23 @@ describe('ensemble fusion', () => {
     ]
     const fused = fuseImage([image(boxes, 0.3), image(boxes, 0.3)], params([1, 1]))
     const sorted = (list: typeof fused.boxes) =>
-      [...list].sort((a, b) => b.confidence - a.confidence || a.x2 - b.x2).map((b) => [b.x1, b.y1, b.x2, b.y2, b.confidence])
+      [...list]
+        .sort((a, b) => b.confidence - a.confidence || a.x2 - b.x2)
+        .map((b) => [b.x1, b.y1, b.x2, b.y2, b.confidence])
     expect(sorted(fused.boxes)).toEqual(sorted(image(boxes, 0.3).boxes))
   })
 
   it('an image one member lacks counts as no box from it, and study records are weighted means', () => {
-    const a = { images: [image([[100, 100, 200, 200, 0.8]], 0.2)], studies: [], priors: { negative: 0.5, typical: 0.5, indeterminate: 0, atypical: 0 } }
-    const b = { images: [], studies: [], priors: { negative: 0.1, typical: 0.9, indeterminate: 0, atypical: 0 } }
+    const a = {
+      images: [image([[100, 100, 200, 200, 0.8]], 0.2)],
+      studies: [],
+      priors: { negative: 0.5, typical: 0.5, indeterminate: 0, atypical: 0 }
+    }
+    const b = {
+      images: [],
+      studies: [],
+      priors: { negative: 0.1, typical: 0.9, indeterminate: 0, atypical: 0 }
+    }
     const fused = fuseMembers([a, b], params([1, 3]))
     expect(fused.images[0].boxes[0].confidence).toBeCloseTo(0.2, 12)
     expect(fused.images[0].none).toBe(0.2)
@@ -92,9 +110,13 @@ describe('ensemble fusion', () => {
   })
 
   it('refuses weights that do not match the members', () => {
-    expect(() => weightedBoxesFusion([{ boxes: [], scores: [], labels: [] }], { iouThreshold: 0.5, maxDetections: 1, weights: [1, 2] })).toThrow(
-      /2 weight\(s\) for 1 model/
-    )
+    expect(() =>
+      weightedBoxesFusion([{ boxes: [], scores: [], labels: [] }], {
+        iouThreshold: 0.5,
+        maxDetections: 1,
+        weights: [1, 2]
+      })
+    ).toThrow(/2 weight\(s\) for 1 model/)
     expect(() => fuseMembers([], params([1]))).toThrow(/1 weight\(s\) for 0 member/)
   })
 })
