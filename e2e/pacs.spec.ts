@@ -4,7 +4,8 @@
 // reaching the end, opened like a folder: the study UID in the list and the image on the canvas.
 // Then a wrong password gives the clear error (the URL and HTTP 401, never the password). Orthanc
 // is stopped with its whole process group after the file.
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { createServer, request as httpRequest, type Server } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Page } from '@playwright/test'
@@ -225,7 +226,8 @@ test('a study from Orthanc: add the server, search by patient ID, retrieve with 
 
 test('a slow retrieve shows its progress and is cancelled: the study stays partial and is never opened as complete; a server that hangs times out with the URL', async ({
   studio,
-  orthanc
+  orthanc,
+  demo
 }) => {
   const { page } = studio
   const proxy = await slowProxy(orthanc)
@@ -297,6 +299,16 @@ test('a slow retrieve shows its progress and is cancelled: the study stays parti
     await expect(searchError).toContainText(`${proxy.dicomweb}/studies?`)
     await expect(searchError).toContainText('no answer within 2 s (timeout)')
     await studio.snap('timeout')
+
+    // forgetting the server: gone from the list, its secret with it (the other server's stays)
+    await page.getByTestId('pacs-delete').click()
+    await page.getByTestId('pacs-delete-confirm').click()
+    await expect(page.getByTestId('pacs-server')).toHaveCount(1)
+    await expect(page.getByTestId('pacs-server')).toContainText('Test Orthanc')
+    const credentials = JSON.parse(
+      readFileSync(join(demo.workspace, 'pacs', 'credentials.json'), 'utf8')
+    ) as { secrets: Record<string, unknown> }
+    expect(Object.keys(credentials.secrets)).toEqual(['test-orthanc'])
   } finally {
     await proxy.close()
   }
