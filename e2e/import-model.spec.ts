@@ -47,6 +47,14 @@ test('an ONNX model imported from the Runs view predicts, is reviewed and evalua
   await expect(row.locator('[data-testid^="runs-imported-"]')).toHaveText('imported')
   await expect(row).toContainText('yolov8 · yolov8.onnx · 320')
   await studio.snap('2-imported-run-listed')
+  // its page: what it is, no training curves
+  await row.locator('[data-testid^="runs-open-"]').click()
+  await expect(page.getByTestId('dashboard-imported')).toContainText('yolov8.onnx')
+  await expect(page.getByText('imported yolov8 model yolov8.onnx · 320 px')).toBeVisible()
+  // nothing to resume, no epochs, samples or train.log
+  await expect(page.getByText('Train more')).toHaveCount(0)
+  await expect(page.getByText('Validation samples', { exact: false })).toHaveCount(0)
+  await studio.snap('2b-imported-run-page')
 
   // 3. predict the test split with it from the Predictions view
   await page.getByTestId('nav-predictions').click()
