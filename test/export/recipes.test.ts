@@ -11,11 +11,11 @@ import { runCli } from '../cli'
 import { demoDataset, tempDir } from '../ml/helpers'
 
 const PYTHON = '/usr/bin/python3'
-const torchCheck = spawnSync(PYTHON, ['-c', 'import torch, torchvision, PIL'], { encoding: 'utf8' })
+const torchCheck = spawnSync(PYTHON, ['-c', 'import torch, torchvision, PIL, onnx'], { encoding: 'utf8' })
 const hasTorch = torchCheck.status === 0
 if (!hasTorch)
   console.warn(
-    `recipes.test.ts: skipping the torchvision training run: ${PYTHON} cannot import torch, torchvision and PIL (${(torchCheck.stderr || torchCheck.error?.message || '').trim().split('\n').pop()})`
+    `recipes.test.ts: skipping the torchvision training run: ${PYTHON} cannot import torch, torchvision, PIL and onnx (${(torchCheck.stderr || torchCheck.error?.message || '').trim().split('\n').pop()})`
   )
 
 let root: string

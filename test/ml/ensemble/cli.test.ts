@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { rename } from 'node:fs/promises'
-import type { RunSummary } from '../../../common/contract'
+import type { RunDetail, RunSummary } from '../../../common/contract'
 import { createBackend } from '../../../main/backend/index'
 import { hasErrors, validateSubmission } from '../../../main/core/submission/validate'
 import { caller } from '../../backend/helpers'
@@ -201,6 +201,11 @@ describe("createEnsemble through the contract (the Runs view's Ensemble…)", ()
     })
     const listed = (await call<RunSummary[]>('listRuns', {})).find((r) => r.runId === made.runId)
     expect(listed?.ensemble?.members).toHaveLength(2)
+    // its page (the toast's Open link): the config as written, no epochs, no error
+    const detail = await call<RunDetail>('readRun', { runId: made.runId })
+    expect(detail.summary.error).toBeNull()
+    expect(detail.config?.kind).toBe('ensemble')
+    expect(detail.results).toEqual([])
     await expect(
       call('createEnsemble', {
         name: 'gui-ens',
