@@ -33,7 +33,7 @@
 import type { Split } from '../../../common/dataset'
 import { STUDY_CLASSES, type StudyClass } from '../../../common/domain'
 import { randomExposure, rotatePoint } from './hard-pixels'
-import type { ChestGeometry, LungSide, Opacity } from './phantom'
+import { lungMask, type ChestGeometry, type LungSide, type Opacity } from './phantom'
 import {
   assignEncodings,
   IdSource,
@@ -379,7 +379,7 @@ function weighted(random: Random, ...choices: Array<[number, number]>): number {
   return choices[choices.length - 1][0]
 }
 
-/** One faint opacity in its zone, moved (up to 8 tries) off the ones already placed. */
+/** One faint opacity in its zone, its centre in the lung field, moved (up to 8 tries) off the ones already placed. */
 function placeOne(
   { side, zone }: Placement,
   studyClass: StudyClass,
@@ -407,7 +407,9 @@ function placeOne(
       dense: false,
       groundGlass: true
     }
-    const overlap = Math.max(0, ...placed.map((o) => intersectionOverSmaller(o, candidate)))
+    // a centre on the heart or below the diaphragm dome counts as a full overlap: try elsewhere
+    const outsideLung = lungMask(frame.geometry, side, u, v) < 0.5 ? 1 : 0
+    const overlap = outsideLung + Math.max(0, ...placed.map((o) => intersectionOverSmaller(o, candidate)))
     if (overlap < bestOverlap) {
       best = candidate
       bestOverlap = overlap

@@ -115,7 +115,7 @@ export class ValueNoise {
 }
 
 /** 0..1: how much of the lung is at (u, v). The base widens and domes; the heart takes part of the left lung. */
-function lungMask(g: ChestGeometry, side: LungSide, u: number, v: number): number {
+export function lungMask(g: ChestGeometry, side: LungSide, u: number, v: number): number {
   const lung = side === 'right' ? g.rightLung : g.leftLung
   const height = g.lungBottom - g.lungTop
   const depth = (v - g.lungTop) / height
