@@ -1,6 +1,7 @@
 // What a run records about itself: config.json, and the trainer state every checkpoint carries.
 import type { StudyFrom } from '../../../common/domain'
 import type { BackendInfo } from '../backend/ladder'
+import { STUDY_HEAD_REASON } from '../detect/config'
 import { DEFAULT_STUDY_FROM, STUDY_FROM_REASON } from '../predict/study-level'
 import type { TrainingData } from '../data/prepare'
 import type { Detector } from '../detect/detector'
@@ -50,6 +51,8 @@ export interface RunConfigFile {
    */
   studyFrom?: StudyFrom
   studyFromReason?: string
+  /** Why the default study head is what it is (the run's own head: detector.studyHead). */
+  studyHeadReason?: string
 }
 
 function datasetSummary(data: TrainingData) {
@@ -107,6 +110,7 @@ export function runConfigFile(
     classPriors: data.classPriors,
     stepsPerEpoch,
     studyFrom: DEFAULT_STUDY_FROM,
-    studyFromReason: STUDY_FROM_REASON
+    studyFromReason: STUDY_FROM_REASON,
+    studyHeadReason: STUDY_HEAD_REASON
   }
 }
