@@ -164,6 +164,21 @@ export async function createEnsemble(options: CreateEnsembleOptions): Promise<En
   return config
 }
 
+/**
+ * Throws when an ensemble contains itself through its members (a hand-edited config.json): predicting
+ * it would never end.
+ */
+export async function assertNoCycle(dir: string, chain: string[] = []): Promise<void> {
+  const real = await realpath(dir).catch(() => dir)
+  if (chain.includes(real))
+    throw new UserError(`${dir}: ensembles contain each other (${[...chain, real].join(' → ')})`)
+  const config = await readRunConfig<RunHeader>(dir)
+  if (!isEnsembleConfig(config)) return
+  const ensemble = await readEnsembleConfig(dir)
+  for (const member of ensemble.members)
+    await assertNoCycle(await memberFolder(dir, member), [...chain, real])
+}
+
 /** Throws unless `dir` can predict: a trained run with a checkpoint, an imported run, or an ensemble of such. */
 async function assertPredictable(
   dir: string,

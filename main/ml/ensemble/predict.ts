@@ -3,7 +3,7 @@
 // an ordinary PredictionSet that predictions.json, evaluation and submissions take unchanged.
 import type { Progress } from '../../../common/domain'
 import type { PredictContext, PredictOptions, PredictionSet } from '../predict/run'
-import { memberFolder, type EnsembleConfigFile } from './config'
+import { assertNoCycle, memberFolder, type EnsembleConfigFile } from './config'
 import { fuseMembers } from './fuse'
 
 export type MemberPredictor = (options: PredictOptions, ctx: PredictContext) => Promise<PredictionSet>
@@ -27,6 +27,7 @@ export async function predictEnsemble(
   ctx: PredictContext,
   predictMember: MemberPredictor
 ): Promise<PredictionSet & { ensemble: EnsembleDescription }> {
+  await assertNoCycle(dir)
   const sets: PredictionSet[] = []
   const n = config.members.length
   for (const [i, member] of config.members.entries()) {

@@ -1,7 +1,7 @@
 // `cxr-studio ensemble` and predict/evaluate/submit with the ensemble run, through the built CLI on
 // two tiny runs trained on a demo (needs `npm run build:node`, which `npm test` runs first).
 import { existsSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { rename } from 'node:fs/promises'
@@ -116,6 +116,41 @@ describe('cxr-studio ensemble', () => {
     const self = await runCli(['--workspace', workspace, 'ensemble', runA, nested, '--out', nested])
     expect(self.code).toBe(1)
     expect(self.stderr).toMatch(/exists and is not empty/)
+    // a config edited by hand so that two ensembles contain each other: refused, never predicted forever
+    const inner = join(dir, 'cycle-inner')
+    const outer = join(dir, 'cycle-outer')
+    await cliJson(['ensemble', runA, runB, '--out', inner])
+    await cliJson(['ensemble', runA, inner, '--out', outer])
+    const innerConfig = JSON.parse(await readFile(join(inner, 'config.json'), 'utf8'))
+    innerConfig.members[1] = {
+      ...innerConfig.members[0],
+      name: 'cycle-outer',
+      path: '../cycle-outer',
+      absolutePath: outer
+    }
+    await writeFile(join(inner, 'config.json'), JSON.stringify(innerConfig))
+    const predicted = await runCli([
+      '--workspace',
+      workspace,
+      'predict',
+      outer,
+      root,
+      '--out',
+      join(dir, 'cycle.json')
+    ])
+    expect(predicted.code).toBe(1)
+    expect(predicted.stderr).toMatch(/ensembles contain each other/)
+    const again = await runCli([
+      '--workspace',
+      workspace,
+      'ensemble',
+      runA,
+      outer,
+      '--out',
+      join(dir, 'cycle-3')
+    ])
+    expect(again.code).toBe(1)
+    expect(again.stderr).toMatch(/ensembles contain each other/)
   })
 
   it('an ensemble of a run with itself predicts exactly the run’s boxes, none and study probabilities', async () => {
