@@ -2,7 +2,7 @@
 // run and dataset they came from), the viewer's prediction layer, the evaluation of a prediction with
 // the competition metric and its plots, and the exports (COCO, YOLO, COCO results, submission).
 import { z } from 'zod'
-import { SCORED_CLASSES, STUDY_CLASSES } from '../domain'
+import { SCORED_CLASSES, STUDY_CLASSES, STUDY_FROM_CHOICES } from '../domain'
 import { FILTER_POLICIES } from '../dataset'
 import { RUNTIME_CHOICES } from '../training'
 import { DatasetId, ImageId, Prediction } from './schemas'
@@ -26,6 +26,8 @@ export const PredictRequest = z.strictObject({
   /** Horizontal-flip test-time augmentation. */
   tta: z.boolean().optional(),
   merge: z.enum(['nms', 'wbf']).optional(),
+  /** Where study rows come from (default: the run's, see main/ml/predict/study-level.ts). */
+  studyFrom: z.enum(STUDY_FROM_CHOICES).optional(),
   /** Inference runtime; default auto (ONNX Runtime when it loads in the worker, else tfjs). */
   runtime: z.enum(RUNTIME_CHOICES).optional(),
   name: PredictionId.optional()

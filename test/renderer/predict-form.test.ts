@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import type { RunSummary } from '../../common/contract'
+import { STUDY_FROM_CHOICES } from '../../common/domain'
 import {
+  STUDY_FROM_LABELS,
+  STUDY_FROM_OPTIONS,
   emptyPredictForm,
   predictRequest,
   predictableRuns
@@ -28,6 +31,15 @@ describe('the New prediction form', () => {
     const form = emptyPredictForm({ runId, datasetId })
     expect(predictRequest({ ...form, runtime: 'tfjs' }).request?.runtime).toBe('tfjs')
     expect(predictRequest({ ...form, runtime: 'onnx' }).request?.runtime).toBe('onnx')
+  })
+
+  it("asks for the study mode chosen, and leaves it to the run's default otherwise", () => {
+    const form = emptyPredictForm({ runId, datasetId })
+    expect(predictRequest(form).request?.studyFrom).toBeUndefined()
+    for (const mode of STUDY_FROM_CHOICES)
+      expect(predictRequest({ ...form, studyFrom: mode }).request?.studyFrom).toBe(mode)
+    expect(STUDY_FROM_OPTIONS).toEqual(['', ...STUDY_FROM_CHOICES])
+    for (const option of STUDY_FROM_OPTIONS) expect(STUDY_FROM_LABELS[option]).toBeTruthy()
   })
 
   it('coming from the viewer, predicts the current image', () => {

@@ -88,7 +88,11 @@ export class PredictionService {
         runtime: request.runtime,
         split: (request.scope === 'image' ? 'all' : request.scope) satisfies SplitChoice,
         imageIds: request.scope === 'image' ? [request.imageId!] : undefined,
-        settings: { flipTta: request.tta ?? false, merge: request.merge ?? 'nms' }
+        settings: {
+          flipTta: request.tta ?? false,
+          merge: request.merge ?? 'nms',
+          ...(request.studyFrom ? { studyFrom: request.studyFrom } : {})
+        }
       },
       out: join(folder, DOCUMENT)
     }

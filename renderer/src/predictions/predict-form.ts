@@ -2,6 +2,7 @@
 // problems named per field before anything starts (the back end checks again on start).
 import { PredictRequest, RunName, type PredictScope, type RunSummary } from '../../../common/contract'
 import type { RuntimeChoice } from '../../../common/training'
+import { STUDY_FROM_CHOICES, type StudyFrom } from '../../../common/domain'
 
 export interface PredictForm {
   runId: string
@@ -13,8 +14,21 @@ export interface PredictForm {
   tta: boolean
   merge: 'nms' | 'wbf'
   runtime: RuntimeChoice
+  /** Where study rows come from; '' = the run's default (see STUDY_FROM_LABELS). */
+  studyFrom: StudyFrom | ''
   name: string
 }
+
+/** The study modes in the form, the run's default first. */
+export const STUDY_FROM_LABELS: Record<StudyFrom | '', string> = {
+  '': "the run's default (fused when it has study-fusion.json, else combined)",
+  'study-head': 'the study head',
+  'box-majority': 'box-majority rule (best box score, training priors)',
+  combined: 'mean of the study head and box-majority',
+  'box-evidence': 'regression on where and how many boxes',
+  fused: 'regression on the boxes and the study head'
+}
+export const STUDY_FROM_OPTIONS: Array<StudyFrom | ''> = ['', ...STUDY_FROM_CHOICES]
 
 export const RUNTIME_LABELS: Record<RuntimeChoice, string> = {
   auto: 'auto (ONNX Runtime when it loads, else tfjs)',
@@ -39,6 +53,7 @@ export function emptyPredictForm(preset: Partial<PredictForm> = {}): PredictForm
     tta: false,
     merge: 'nms',
     runtime: 'auto',
+    studyFrom: '',
     name: '',
     ...preset
   }
@@ -48,7 +63,9 @@ export function emptyPredictForm(preset: Partial<PredictForm> = {}): PredictForm
 export function predictableRuns(runs: readonly RunSummary[]): RunSummary[] {
   return runs.filter(
     (run) =>
-      (run.epochs > 0 || Boolean(run.imported) || Boolean(run.ensemble && run.ensemble.members.every((m) => !m.missing))) &&
+      (run.epochs > 0 ||
+        Boolean(run.imported) ||
+        Boolean(run.ensemble && run.ensemble.members.every((m) => !m.missing))) &&
       run.state !== 'running' &&
       run.state !== 'queued'
   )
@@ -81,6 +98,7 @@ export function predictRequest(
     tta: form.tta,
     merge: form.merge,
     runtime: form.runtime,
+    studyFrom: form.studyFrom || undefined,
     name: name || undefined
   })
   if (!parsed.success) {
