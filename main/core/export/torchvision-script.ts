@@ -215,7 +215,7 @@ def main():
     for epoch in range(start_epoch, args.epochs):
         sampler.set_epoch(epoch)
         ddp.train()
-        started, total = time.time(), 0.0
+        started, total, steps = time.time(), 0.0, 0
         for images, targets in loader:
             images = [i.to(device, non_blocking=True) for i in images]
             targets = [{k: v.to(device) for k, v in t.items()} for t in targets]
@@ -229,11 +229,12 @@ def main():
             scaler.step(optimizer)
             scaler.update()
             total += loss.item()
+            steps += 1
             iteration += 1
             if args.max_iters and iteration >= args.max_iters:
                 break
         scheduler.step()
-        log(f"epoch {epoch + 1}/{args.epochs}: loss {total / max(1, iteration):.4f} ({time.time() - started:.0f} s)")
+        log(f"epoch {epoch + 1}/{args.epochs}: loss {total / max(1, steps):.4f} over {steps} step(s) ({time.time() - started:.0f} s)")
         if rank == 0:
             save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                          "scheduler": scheduler.state_dict(), "epoch": epoch, "args": vars(args),
