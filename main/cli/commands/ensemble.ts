@@ -96,7 +96,7 @@ function printEnsemble(out: string, config: EnsembleConfigFile): void {
     `Ensemble ${out}: ${config.members.length} members, WBF IoU ${config.fusion.iouThreshold}, skip below ${config.fusion.skipBoxThreshold}`,
     ...config.members.map(
       (m) =>
-        `  ${m.name.padEnd(24)} weight ${m.weight}  checkpoint ${m.checkpoint ?? 'best, else last'}  (${m.absolutePath})`
+        `  ${m.name.padEnd(24)} weight ${m.weight}  ${m.kind === 'trained' ? `checkpoint ${m.checkpoint ?? 'best, else last'}` : m.kind}  (${m.absolutePath})`
     ),
     `predict with: cxr-studio predict ${out} DICOM_DIR --out predictions.json`
   ]

@@ -33,6 +33,8 @@ export interface EnsembleMember {
   path: string
   /** …and absolute, as it was when the ensemble was made. */
   absolutePath: string
+  /** `trained`, `imported` or `ensemble` when the ensemble was made. */
+  kind: string
   /** The member's checkpoint (trained runs); null: best, else last (or the prediction's --checkpoint). */
   checkpoint: CheckpointName | null
   weight: number
@@ -132,11 +134,12 @@ export async function createEnsemble(options: CreateEnsembleOptions): Promise<En
     const weight = request.weight ?? 1
     if (!(weight > 0) || !Number.isFinite(weight))
       throw new UserError(`${dir}: weight ${weight} must be a positive number`)
-    await assertPredictable(dir, request.checkpoint, outReal, [])
+    const kind = await assertPredictable(dir, request.checkpoint, outReal, [])
     members.push({
       name: basename(dir),
       path: relative(out, dir) || '.',
       absolutePath: dir,
+      kind,
       checkpoint: request.checkpoint ?? null,
       weight
     })
@@ -185,7 +188,7 @@ async function assertPredictable(
   checkpoint: CheckpointName | undefined,
   ensembleReal: string,
   chain: string[]
-): Promise<void> {
+): Promise<string> {
   const real = await realpath(dir).catch(() => dir)
   if (real === ensembleReal) throw new UserError(`${dir}: an ensemble cannot contain itself`)
   if (chain.includes(real)) throw new UserError(`${dir}: ensembles contain each other (${chain.join(' → ')})`)
@@ -199,15 +202,15 @@ async function assertPredictable(
         ...chain,
         real
       ])
-    return
+    return kind
   }
   if (kind !== 'trained') {
     // an imported model predicts from the files its import checked; it has no checkpoints to choose
     if (checkpoint) throw new UserError(`${dir}: an ${kind} run has no ${checkpoint} checkpoint to choose`)
-    return
+    return kind
   }
   for (const name of checkpoint ? [checkpoint] : (['best', 'last'] as const))
-    if (await findCheckpoint(dir, name)) return
+    if (await findCheckpoint(dir, name)) return kind
   throw new UserError(`${dir}: no ${checkpoint ?? 'best or last'} checkpoint yet (train at least one epoch)`)
 }
 

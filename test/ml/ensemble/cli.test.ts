@@ -75,9 +75,9 @@ describe('cxr-studio ensemble', () => {
     const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8'))
     expect(printed.kind).toBe('ensemble')
     expect(config.kind).toBe('ensemble')
-    expect(config.members.map((m: any) => [m.path, m.absolutePath, m.checkpoint, m.weight])).toEqual([
-      ['../run-a', runA, 'best', 2],
-      ['../run-b', runB, 'last', 1]
+    expect(config.members.map((m: any) => [m.path, m.absolutePath, m.kind, m.checkpoint, m.weight])).toEqual([
+      ['../run-a', runA, 'trained', 'best', 2],
+      ['../run-b', runB, 'trained', 'last', 1]
     ])
     expect(config.fusion).toEqual({
       method: 'wbf',
