@@ -143,7 +143,7 @@ export const TrainSettings = z.strictObject({
   gradClip: z.number().min(0).optional(),
   strategy: strategyText.optional(),
   valFraction: z.number().min(0).lt(1).optional(),
-  /** At least this many validation studies per study class (at most half of the class); 0: the fraction alone. */
+  /** At least this many validation studies per study class (at most a quarter of the class); 0: the fraction alone. */
   valMinPerClass: z.number().int().min(0).optional(),
   /** Stratified k-fold by study: K folds (with `fold`, this run validates on fold `fold`, 0-based). */
   folds: z.number().int().min(2).max(MAX_FOLDS).optional(),

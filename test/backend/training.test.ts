@@ -99,7 +99,7 @@ describe('checking training settings', () => {
       errors: Array<{ field: string; message: string }>
       valStudiesPerClass: Record<string, number>
     }
-    // 12 demo studies: 3 per class; 10% rounds to 0, the floor gives min(4, half of 3) = 1 per class
+    // 12 demo studies: 3 per class; 10% rounds to 0, the floor gives min(4, max(1, a quarter of 3)) = 1 per class
     const floored = await call<Check>('checkTraining', { datasetId, settings: { valFraction: 0.1 } })
     expect(floored.valStudiesPerClass).toEqual({ negative: 1, typical: 1, indeterminate: 1, atypical: 1 })
     const unfloored = await call<Check>('checkTraining', {

@@ -69,11 +69,14 @@ function valPerStratum(data: ReturnType<typeof classDataset>, options: Parameter
 }
 
 describe('valCount: the validation floor per class', () => {
-  it('raises round(n x fraction) to the floor, to at most half of the class, never the last study', () => {
-    expect(valCount(10, 0.1, 4)).toBe(4) // 1 by the fraction, floor 4 fits in half of 10
-    expect(valCount(8, 0.1, 4)).toBe(4) // exactly 2N
-    expect(valCount(7, 0.1, 4)).toBe(3) // odd count below 2N: half, rounded down
-    expect(valCount(3, 0.1, 4)).toBe(1)
+  it('raises round(n x fraction) to the floor, to at most a quarter of the class, never the last study', () => {
+    expect(valCount(10, 0.1, 4)).toBe(2) // 1 by the fraction, the floor capped at a quarter of 10
+    expect(valCount(16, 0.1, 4)).toBe(4) // exactly 4N: the whole floor
+    expect(valCount(40, 0.1, 4)).toBe(4) // the fraction and the floor agree
+    expect(valCount(20, 0.1, 4)).toBe(4) // 2 by the fraction, raised to the floor
+    expect(valCount(7, 0.1, 4)).toBe(1) // a quarter of 7, rounded down
+    expect(valCount(3, 0.1, 4)).toBe(1) // round(0.3) = 0, raised to one study
+    expect(valCount(3, 0.1, 0)).toBe(0) // no floor: the fraction alone
     expect(valCount(2, 0.1, 4)).toBe(1)
     expect(valCount(1, 0.1, 4)).toBe(0) // a class's only study trains
     expect(valCount(1, 0.9, 0)).toBe(0) // even when the fraction would take it
@@ -87,7 +90,7 @@ describe('valCount: the validation floor per class', () => {
   it('applies the floor per study class, leaves unlabelled studies to the fraction, and counts per class', () => {
     const data = classDataset({ negative: 10, typical: 7, indeterminate: 1, unlabelled: 10 })
     const val = valPerStratum(data, { valFraction: 0.1, seed: 42, valMinPerClass: 4 })
-    expect(val).toEqual({ indeterminate: 0, negative: 4, typical: 3, unlabelled: 1 })
+    expect(val).toEqual({ indeterminate: 0, negative: 2, typical: 1, unlabelled: 1 })
     const { valStudyIds } = splitByStudy(data.images, data.studies, {
       valFraction: 0.1,
       seed: 42,
@@ -95,8 +98,8 @@ describe('valCount: the validation floor per class', () => {
     })
     expect(stratumCounts(data.images, data.studies, valStudyIds).train).toEqual({
       indeterminate: 1,
-      negative: 6,
-      typical: 4,
+      negative: 8,
+      typical: 6,
       unlabelled: 9
     })
     // without a floor, the old split: round(10 x 0.1) = 1, round(0.7) = 1
@@ -116,7 +119,7 @@ describe('valCount: the validation floor per class', () => {
       ].sort()
     expect(ids(5, 4)).toEqual(ids(5, 4))
     expect(ids(6, 4)).not.toEqual(ids(5, 4))
-    expect(ids(5, 4)).toHaveLength(4 + 4 + 4)
+    expect(ids(5, 4)).toHaveLength(4 + 4 + 2) // atypical 9: a quarter is 2
     for (const id of ids(5, 0)) expect(ids(5, 4)).toContain(id)
   })
 
