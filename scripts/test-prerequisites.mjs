@@ -32,6 +32,11 @@ const NEEDS = [
     apt: 'orthanc orthanc-dicomweb'
   },
   {
+    what: "/usr/bin/python3 with torch, torchvision, PIL and onnx (the COCO export's torchrun recipe trains one step and its model is imported back)",
+    ok: () => run('/usr/bin/python3', ['-c', 'import torch, torchvision, PIL, onnx']),
+    apt: 'python3-torch python3-torchvision python3-pil python3-onnx'
+  },
+  {
     what: 'CA certificates (apt over https)',
     ok: () => existsSync('/etc/ssl/certs/ca-certificates.crt'),
     apt: 'ca-certificates'

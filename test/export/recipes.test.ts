@@ -1,7 +1,8 @@
 // The hand-off recipes next to a YOLO or COCO export, made through the built CLI as a user makes them:
 // the shell recipe runs (with a stand-in `yolo` that records its arguments) on paths that exist,
 // the torchrun script compiles and trains one iteration on CPU and exports ONNX, and each README's
-// import line names the real folder.
+// import line names the real folder; the model it trains comes back through import-model, evaluates
+// and submits.
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
@@ -162,7 +163,24 @@ describe('COCO export recipes', () => {
         ['labels', 1],
         ['scores', 1]
       ])
+
+      // the hand-off back: the model this recipe trained becomes a run that evaluates and submits
+      const imported = join(dir, 'tv-imported')
+      const cli = (args: string[]) => runCli(['--workspace', workspace, ...args])
+      const made = await cli(['import-model', onnx, '--format', 'torchvision', '--dataset', root, '--out', imported])
+      expect(made.code, made.stderr).toBe(0)
+      const evaluated = await cli(['evaluate', imported, root, '--json'])
+      expect(evaluated.code, evaluated.stderr).toBe(0)
+      const report = JSON.parse(evaluated.stdout)
+      expect(report.final).toBeGreaterThanOrEqual(0)
+      expect(report.final).toBeLessThanOrEqual(1)
+      const submission = join(dir, 'tv-submission.csv')
+      const submitted = await cli(['submit', imported, root, '--out', submission])
+      expect(submitted.code, submitted.stderr).toBe(0)
+      const ids = (await readFile(submission, 'utf8')).trim().split('\n').slice(1)
+      const sample = (await readFile(join(root, 'sample_submission.csv'), 'utf8')).trim().split('\n').slice(1)
+      expect(ids.map((row) => row.split(',')[0]).sort()).toEqual(sample.map((row) => row.split(',')[0]).sort())
     },
-    300_000
+    420_000
   )
 })
