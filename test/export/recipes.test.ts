@@ -167,7 +167,16 @@ describe('COCO export recipes', () => {
       // the hand-off back: the model this recipe trained becomes a run that evaluates and submits
       const imported = join(dir, 'tv-imported')
       const cli = (args: string[]) => runCli(['--workspace', workspace, ...args])
-      const made = await cli(['import-model', onnx, '--format', 'torchvision', '--dataset', root, '--out', imported])
+      const made = await cli([
+        'import-model',
+        onnx,
+        '--format',
+        'torchvision',
+        '--dataset',
+        root,
+        '--out',
+        imported
+      ])
       expect(made.code, made.stderr).toBe(0)
       const evaluated = await cli(['evaluate', imported, root, '--json'])
       expect(evaluated.code, evaluated.stderr).toBe(0)
@@ -179,7 +188,9 @@ describe('COCO export recipes', () => {
       expect(submitted.code, submitted.stderr).toBe(0)
       const ids = (await readFile(submission, 'utf8')).trim().split('\n').slice(1)
       const sample = (await readFile(join(root, 'sample_submission.csv'), 'utf8')).trim().split('\n').slice(1)
-      expect(ids.map((row) => row.split(',')[0]).sort()).toEqual(sample.map((row) => row.split(',')[0]).sort())
+      expect(ids.map((row) => row.split(',')[0]).sort()).toEqual(
+        sample.map((row) => row.split(',')[0]).sort()
+      )
     },
     420_000
   )
