@@ -88,8 +88,8 @@ export class ExportService {
           categories: format === 'coco' ? request.categories : undefined,
           images,
           test: request.test,
-          // exports read every file once: background priority, so the viewer stays quick meanwhile
           recipes: request.recipes === false ? undefined : { runsDir: join(this.options.workspace, 'runs') },
+          // exports read every file once: background priority, so the viewer stays quick meanwhile
           decoder: {
             decode: (absPath: string, relPath?: string) =>
               decoder.decode(absPath, relPath, { priority: 'background' })
@@ -277,8 +277,8 @@ function datasetExportResult(summary: ExportSummary): ExportResult {
     lines,
     [...summary.warnings, ...summary.errors].map((e) => `${e.path}: ${e.reason}`)
   )
-}
   return summary.recipes ? { ...result, recipes: summary.recipes } : result
+}
 
 function submissionResult(outcome: {
   path: string
