@@ -21,10 +21,11 @@ export { UNIFORM_PRIORS, type StudyPriors } from '../../core/submission/study-ru
  */
 export const DEFAULT_STUDY_FROM: StudyFrom = 'fused'
 export const STUDY_FROM_REASON =
-  'mean final score over 4 runs (hard demo, 128 px, 65 steps, global and spatial heads x seeds 1-2, 60 test studies): ' +
-  'study-head 0.278, combined 0.276, fused 0.274, box-majority 0.272, box-evidence 0.266 - within noise of each other, ' +
-  'so the tie is broken by calibration: mean study log-loss fused 1.31 (ECE 0.056), study-head 1.47 (0.065), combined 1.55 (0.25), ' +
-  "box-majority 1.98 (0.45); AP ranks alone, the probabilities on every study row are fused's calibrated ones"
+  'evaluate --compare-study-modes, 128 px. Default demo (75 steps, 80 test studies), final global/spatial head: ' +
+  'fused 0.503/0.664, box-evidence 0.500/0.631, combined 0.360/0.565, box-majority 0.377/0.521, study-head 0.326/0.481. ' +
+  'Hard demo (65 steps, 2 seeds x 2 heads, 60 test studies), mean final: study-head 0.278, combined 0.276, fused 0.274, ' +
+  'box-majority 0.272, box-evidence 0.266 - within noise, and fused had the best-calibrated study probabilities ' +
+  '(log-loss 1.31, ECE 0.056; study-head 1.47/0.065, combined 1.55/0.25, box-majority 1.98/0.45)'
 
 /** A run's fitted study regressions (study-fusion.json): one per mode that needs fitting. */
 export interface StudyFusionModels {
