@@ -6,16 +6,24 @@ import { join } from 'node:path'
 import type { ImportedModelInfo } from '../../../common/contract/imported'
 import { STUDY_CLASSES, type StudyClass } from '../../../common/domain'
 import { UserError } from '../../core/errors'
-import { openDataset } from '../../core/dataset'
 import { boxMajority } from '../../core/submission/study-rule'
 import { initBackend } from '../backend/ladder'
 import { openDisplaySource } from '../data/display-source'
 import { samplesOf, type ImageSample } from '../data/samples'
 import { TensorCache } from '../data/tensor-cache'
 import { chooseRuntime } from '../onnx/runtime'
-import { DEFAULT_PREDICTION, type ImagePredictionRecord, type PredictionSettings } from '../predict/predict-images'
-import { selectImages, type PredictContext, type PredictOptions, type PredictionSet } from '../predict/run'
-import { studyPredictions } from '../predict/study-level'
+import {
+  DEFAULT_PREDICTION,
+  type ImagePredictionRecord,
+  type PredictionSettings
+} from '../predict/predict-images'
+import {
+  openImagesToPredict,
+  type PredictContext,
+  type PredictOptions,
+  type PredictionSet
+} from '../predict/run'
+import { needsFusion, studyPredictions } from '../predict/study-level'
 import { IMPORTED_FILES, type ImportedRunConfig } from './model-config'
 import { ImportedModel } from './session'
 
@@ -37,7 +45,10 @@ export function describeImported(config: ImportedRunConfig): ImportedModelDescri
  * The settings an imported run predicts with: the run's thresholds unless the caller gives others;
  * study classes and `none` from the study model when the run has one, else from the boxes.
  */
-export function importedSettings(config: ImportedRunConfig, given: Partial<PredictionSettings> = {}): PredictionSettings {
+export function importedSettings(
+  config: ImportedRunConfig,
+  given: Partial<PredictionSettings> = {}
+): PredictionSettings {
   const hasStudy = config.study.from === 'study-model'
   const hasNone = config.study.from === 'study-model' && config.study.hasNone
   const settings: PredictionSettings = {
@@ -51,6 +62,9 @@ export function importedSettings(config: ImportedRunConfig, given: Partial<Predi
     flipTta: false
   }
   if (!hasStudy) settings.studyFrom = 'box-majority'
+  // the box-evidence and fused regressions are fitted by training; an imported run has none (an
+  // explicit ask for them is refused before prediction, in runPrediction)
+  else if (needsFusion(settings.studyFrom)) settings.studyFrom = 'combined'
   if (!hasNone) settings.noneFrom = 'boxes'
   return settings
 }
@@ -61,23 +75,12 @@ export async function predictImportedRun(
   config: ImportedRunConfig
 ): Promise<PredictionSet> {
   if (options.runtime === 'tfjs')
-    throw new UserError(`${options.run}: an imported ONNX model runs on ONNX Runtime only (not --runtime tfjs)`)
+    throw new UserError(
+      `${options.run}: an imported ONNX model runs on ONNX Runtime only (not --runtime tfjs)`
+    )
   const chosen = await chooseRuntime('onnx')
   const backend = await initBackend(options.backend ?? 'auto')
-  const dataset = await openDataset(options.dicomDir, {
-    workspace: options.workspace,
-    onProgress: ctx.onProgress,
-    signal: ctx.signal
-  })
-  let images = selectImages(dataset, options.split ?? 'auto')
-  if (options.imageIds) {
-    const wanted = new Set(options.imageIds)
-    images = images.filter((i) => wanted.has(i.imageId))
-  }
-  if (images.length === 0)
-    throw new UserError(
-      `${options.dicomDir}: no readable DICOM image to predict (${dataset.fileErrors.length} file error(s))`
-    )
+  const { dataset, images } = await openImagesToPredict(options, ctx)
   const settings = importedSettings(config, options.settings)
   const ownSource = ctx.source ? null : openDisplaySource()
   const source = ctx.source ?? ownSource!
@@ -93,8 +96,20 @@ export async function predictImportedRun(
           ? detectorCache
           : TensorCache.forDataset(options.workspace, options.dicomDir, studySize, source)
     const all = samplesOf(dataset, images)
-    const prepared = await detectorCache.prepare(all, { onProgress: ctx.onProgress, signal: ctx.signal, concurrency: 3 })
-    const predicted = await predictEach(model, prepared.ready, detectorCache, studyCache, settings, config, ctx)
+    const prepared = await detectorCache.prepare(all, {
+      onProgress: ctx.onProgress,
+      signal: ctx.signal,
+      concurrency: 3
+    })
+    const predicted = await predictEach(
+      model,
+      prepared.ready,
+      detectorCache,
+      studyCache,
+      settings,
+      config,
+      ctx
+    )
     const priors = config.study.priors
     return {
       run: options.run,
@@ -151,7 +166,10 @@ async function predictEach(
       height: sample.height,
       boxes: p.boxes,
       none,
-      studyProbs: Object.fromEntries(STUDY_CLASSES.map((c) => [c, studyProbs[c]])) as Record<StudyClass, number>
+      studyProbs: Object.fromEntries(STUDY_CLASSES.map((c) => [c, studyProbs[c]])) as Record<
+        StudyClass,
+        number
+      >
     })
     ctx.onProgress?.({ stage: 'predict', done: out.length, total })
     // a turn of the event loop per image, so a worker reads the job's cancel message

@@ -168,7 +168,9 @@ describe('a training run', () => {
         checkpoint: 'last',
         backend: 'wasm',
         batchSize: 4,
-        split: 'val'
+        split: 'val',
+        // validation during training scores `combined` (the fused regressions are fitted at the end)
+        settings: { studyFrom: 'combined' }
       },
       { dataset: root, policy: 'keep-boxed' },
       { source }
