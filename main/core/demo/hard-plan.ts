@@ -35,6 +35,7 @@ import { STUDY_CLASSES, type StudyClass } from '../../../common/domain'
 import { randomExposure, rotatePoint } from './hard-pixels'
 import { lungMask, type ChestGeometry, type LungSide, type Opacity } from './phantom'
 import {
+  addDuplicate,
   assignEncodings,
   IdSource,
   newStudy,
@@ -153,22 +154,7 @@ function addQuirks(
     .slice(0, Math.max(1, Math.round(studies.length / 60)))
   for (const study of duplicates) {
     used.add(study)
-    const first = study.images[0]
-    const copy: PlannedImage = {
-      ...first,
-      imageId: ids.next(),
-      seriesId: ids.next(),
-      seriesNumber: 2,
-      boxes: [],
-      duplicateOf: first.imageId
-    }
-    study.images.push(copy)
-    quirks.duplicates.push({
-      split,
-      studyId: study.studyId,
-      boxedImageId: first.imageId,
-      duplicateImageId: copy.imageId
-    })
+    addDuplicate(study, study.images[0], ids, quirks)
   }
   if (split === 'train') {
     const several = studies.find((s) => s.studyClass === 'indeterminate' && !used.has(s))

@@ -120,21 +120,7 @@ export function planDemo(seed: number, trainStudies: number, testStudies: number
       const first = newImage(ids, random, study, seriesId, 1, 1)
       study.images.push(first)
       if (index === duplicateAt) {
-        const copy: PlannedImage = {
-          ...first,
-          imageId: ids.next(),
-          seriesId: ids.next(),
-          seriesNumber: 2,
-          boxes: [],
-          duplicateOf: first.imageId
-        }
-        study.images.push(copy)
-        quirks.duplicates.push({
-          split,
-          studyId: study.studyId,
-          boxedImageId: first.imageId,
-          duplicateImageId: copy.imageId
-        })
+        addDuplicate(study, first, ids, quirks)
       } else if (index === severalAt) {
         // a repeat acquisition with fewer boxes, and a similar image nobody boxed
         const repeat = newImage(ids, random, study, seriesId, 1, 2)
@@ -165,6 +151,33 @@ export function planDemo(seed: number, trainStudies: number, testStudies: number
   const images = studies.flatMap((s) => s.images)
   assignEncodings(images, random.fork('encodings'))
   return { studies, images, quirks }
+}
+
+/**
+ * The organisers' duplicate quirk: a pixel-identical copy of `first` in a second series of its study,
+ * labelled `none 1 0 0 1 1`, recorded in the quirks.
+ */
+export function addDuplicate(
+  study: PlannedStudy,
+  first: PlannedImage,
+  ids: IdSource,
+  quirks: DemoQuirks
+): void {
+  const copy: PlannedImage = {
+    ...first,
+    imageId: ids.next(),
+    seriesId: ids.next(),
+    seriesNumber: 2,
+    boxes: [],
+    duplicateOf: first.imageId
+  }
+  study.images.push(copy)
+  quirks.duplicates.push({
+    split: study.split,
+    studyId: study.studyId,
+    boxedImageId: first.imageId,
+    duplicateImageId: copy.imageId
+  })
 }
 
 export class IdSource {

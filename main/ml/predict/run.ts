@@ -99,6 +99,28 @@ export async function resolveCheckpoint(
 }
 
 /** The images a prediction covers: `auto` picks the test split when present, else all. */
+/** The folder opened and the images to predict: the split, then the asked-for ids; none is an error. */
+export async function openImagesToPredict(
+  options: PredictOptions,
+  ctx: PredictContext
+): Promise<{ dataset: Dataset; images: DatasetImage[] }> {
+  const dataset = await openDataset(options.dicomDir, {
+    workspace: options.workspace,
+    onProgress: ctx.onProgress,
+    signal: ctx.signal
+  })
+  let images = selectImages(dataset, options.split ?? 'auto')
+  if (options.imageIds) {
+    const wanted = new Set(options.imageIds)
+    images = images.filter((i) => wanted.has(i.imageId))
+  }
+  if (images.length === 0)
+    throw new UserError(
+      `${options.dicomDir}: no readable DICOM image to predict (${dataset.fileErrors.length} file error(s))`
+    )
+  return { dataset, images }
+}
+
 export function selectImages(dataset: Dataset, split: SplitChoice): DatasetImage[] {
   const hasTest = dataset.images.some((i) => i.split === 'test' && i.record)
   const which = split === 'auto' ? (hasTest ? 'test' : 'all') : split
@@ -122,20 +144,7 @@ export async function runPrediction(
   const backend = await initBackend(options.backend ?? config.train.backend ?? 'auto')
   const runtimeChoice = options.runtime ?? 'auto'
   const chosen = await chooseRuntime(runtimeChoice)
-  const dataset = await openDataset(options.dicomDir, {
-    workspace: options.workspace,
-    onProgress: ctx.onProgress,
-    signal: ctx.signal
-  })
-  let images = selectImages(dataset, options.split ?? 'auto')
-  if (options.imageIds) {
-    const wanted = new Set(options.imageIds)
-    images = images.filter((i) => wanted.has(i.imageId))
-  }
-  if (images.length === 0)
-    throw new UserError(
-      `${options.dicomDir}: no readable DICOM image to predict (${dataset.fileErrors.length} file error(s))`
-    )
+  const { dataset, images } = await openImagesToPredict(options, ctx)
 
   let detector: Detector | null = null
   let onnx: OnnxDetectorSession | null = null
