@@ -172,6 +172,8 @@ async function fasterRcnn(base, demoDir, dir) {
     loadAtStart: load,
     wallSeconds: (Date.now() - t0) / 1000,
     trainSeconds: summary.trainSeconds,
+    // of which reading the DICOMs (gdcmconv + pydicom) before the first step
+    loadSeconds: summary.loadSeconds,
     openblasCore: openblasCore(peer.stderr),
     backboneWeights: summary.backboneWeights,
     epochs: summary.epochs,
@@ -217,6 +219,7 @@ function report(row) {
     row.tool === 'trivial'
       ? ''
       : `  ${row.epochs} epochs, ${row.steps} steps, ${row.imagesSeen ?? '-'} images in ${num(row.trainSeconds, 0)} s` +
+        (row.loadSeconds !== undefined ? ` (${num(row.loadSeconds, 0)} s of it reading the data)` : '') +
         (row.backend ? ` on ${row.backend}` : '') +
         (row.openblasCore ? `, OpenBLAS ${row.openblasCore}, backbone ${row.backboneWeights}` : '') +
         `, load ${num(row.loadAtStart, 1)}`

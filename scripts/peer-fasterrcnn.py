@@ -227,6 +227,7 @@ def main():
         writer.writerows(rows_study + rows_image)
     print(f'wrote {args.out} ({len(rows_study)} study rows, {len(rows_image)} image rows) after {time.time() - start:.0f} s', file=sys.stderr)
     print(json.dumps({'steps': step, 'epochs': epoch, 'imagesSeen': images_seen, 'trainSeconds': round(train_seconds, 1),
+                      'loadSeconds': round(train_start - start, 1),
                       'totalSeconds': round(time.time() - start, 1), 'trainImages': len(train), 'lr': args.lr,
                       'batchSize': args.batch_size, 'threads': args.threads, 'seed': args.seed,
                       'backboneWeights': backbone_file or 'random'}))
