@@ -23,7 +23,8 @@ import {
   type PredictOptions,
   type PredictionSet
 } from '../predict/run'
-import { needsFusion, studyPredictions } from '../predict/study-level'
+import { effectiveStudyMode } from '../predict/study-fusion-file'
+import { studyPredictions } from '../predict/study-level'
 import { IMPORTED_FILES, type ImportedRunConfig } from './model-config'
 import { ImportedModel } from './session'
 
@@ -62,9 +63,6 @@ export function importedSettings(
     flipTta: false
   }
   if (!hasStudy) settings.studyFrom = 'box-majority'
-  // the box-evidence and fused regressions are fitted by training; an imported run has none (an
-  // explicit ask for them is refused before prediction, in runPrediction)
-  else if (needsFusion(settings.studyFrom)) settings.studyFrom = 'combined'
   if (!hasNone) settings.noneFrom = 'boxes'
   return settings
 }
@@ -82,6 +80,9 @@ export async function predictImportedRun(
   const backend = await initBackend(options.backend ?? 'auto')
   const { dataset, images } = await openImagesToPredict(options, ctx)
   const settings = importedSettings(config, options.settings)
+  // the box-evidence and fused regressions are fitted by training: an imported run has none, so the
+  // shared rule falls back to combined (an explicit ask was refused in runPrediction already)
+  settings.studyFrom = effectiveStudyMode(options.run, settings.studyFrom, false, null).mode
   const ownSource = ctx.source ? null : openDisplaySource()
   const source = ctx.source ?? ownSource!
   let model: ImportedModel | null = null
