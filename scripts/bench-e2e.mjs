@@ -178,6 +178,7 @@ async function fasterRcnn(base, demoDir, dir) {
     backboneWeights: summary.backboneWeights,
     epochs: summary.epochs,
     steps: summary.steps,
+    boxBatch: summary.boxBatch,
     imagesSeen: summary.imagesSeen,
     score: await scoreFile(demoDir, csv)
   })

@@ -21,6 +21,7 @@
 //          --onnx-threads 1,2 (empty: no ONNX Runtime rows)  --inference-only (ONNX Runtime and PyTorch inference alone)
 //          --onnx-python PATH (default $ONNX_PYTHON or /usr/bin/python3: checks the export in Python's onnxruntime)
 //          --steps 3  --minutes 15  --demos default,hard  --seeds 3  --demo-seed 42  --out bench-results/train.json
+//          --work bench-results/train-work (the end-to-end runs' folder, emptied first)
 // The machine may be shared: the load average is printed with the results.
 import { build } from 'esbuild'
 import { existsSync } from 'node:fs'
@@ -69,7 +70,8 @@ const demos = option('demos', 'default,hard').split(',').filter(Boolean)
 const demoSeed = Number(option('demo-seed', '42'))
 const seeds = Array.from({ length: Number(option('seeds', '3')) }, (_, i) => demoSeed + i)
 const outFile = resolve(option('out', join(ROOT, 'bench-results/train.json')))
-const workDir = join(ROOT, 'bench-results/train-work')
+// the demos, runs and submissions (removed first); one per invocation when several run in turn
+const workDir = resolve(option('work', join(ROOT, 'bench-results/train-work')))
 
 async function bundleRunner(name = 'bench-train-runner') {
   // beside the CLI bundle, so that the trainer finds gradient-worker.js next to it
