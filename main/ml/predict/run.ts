@@ -98,7 +98,6 @@ export async function resolveCheckpoint(
   )
 }
 
-/** The images a prediction covers: `auto` picks the test split when present, else all. */
 /** The folder opened and the images to predict: the split, then the asked-for ids; none is an error. */
 export async function openImagesToPredict(
   options: PredictOptions,
@@ -121,6 +120,7 @@ export async function openImagesToPredict(
   return { dataset, images }
 }
 
+/** The images a prediction covers: `auto` picks the test split when present, else all. */
 export function selectImages(dataset: Dataset, split: SplitChoice): DatasetImage[] {
   const hasTest = dataset.images.some((i) => i.split === 'test' && i.record)
   const which = split === 'auto' ? (hasTest ? 'test' : 'all') : split

@@ -81,7 +81,7 @@ export interface TrainConfig {
  * Both: 1 warm-up epoch then cosine decay to 1% (by the clock under --time-limit), 30 epochs (with
  * --time-limit: as many as fit, see EPOCHS_UNTIL_TIME_LIMIT), batch
  * 8, 256 px (the `tiny` preset: ~1M parameters, trains on a 2-core CPU with WASM), grad-norm clip 10,
- * 10% validation raised to 4 studies per class where the class has 16 (a quarter of smaller classes) (DEFAULT_VAL_MIN_PER_CLASS), best
+ * 10% validation raised to 4 studies per class (DEFAULT_VAL_MIN_PER_CLASS; a quarter of a class under 16), best
  * epoch by the smoothed score (common/best-epoch.ts), seed 42, augmentation and a weight average (EMA) on, keep-boxed policy, and no early stopping (patience 0):
  * a 10% split of a small dataset is too noisy to stop on; set --patience on large datasets.
  */
